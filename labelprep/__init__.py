@@ -1,7 +1,38 @@
-"""labelprep: messy classification labels in; validated soft targets, masks and stats out."""
+"""labelprep: messy classification labels in; validated soft targets, masks and stats out.
+
+The public API mirrors the command line: ``labelprep run`` is :func:`run`,
+``labelprep stats`` is :func:`class_stats`, and so on.
+"""
 
 from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+from labelprep.config import Columns, Options
+from labelprep.errors import (
+    ColumnNotFoundError,
+    ConfigError,
+    GateFailedError,
+    InputError,
+    LabelprepError,
+    VocabularyError,
+)
+from labelprep.pipeline import RunResult, class_stats, report, run
+from labelprep.schema import schema_json
+
+__all__ = [
+    "ColumnNotFoundError",
+    "Columns",
+    "ConfigError",
+    "GateFailedError",
+    "InputError",
+    "LabelprepError",
+    "Options",
+    "RunResult",
+    "VocabularyError",
+    "__version__",
+    "class_stats",
+    "report",
+    "run",
+    "schema_json",
+]

@@ -1,0 +1,148 @@
+"""The output directory: written to a temporary sibling, then moved into place.
+
+A failed or interrupted run leaves no partial output set: either the previous
+contents of the directory, or the complete new set.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from labelprep.errors import ConfigError
+
+MANIFEST = "manifest.json"
+TARGETS = "targets.parquet"
+REJECTS = "rejects.parquet"
+CLASS_STATS = "class_stats.parquet"
+_CHUNK = 1 << 20
+
+
+@contextmanager
+def atomic_directory(out_dir: str | Path) -> Iterator[Path]:
+    """Yield an empty temporary directory that replaces ``out_dir`` on success.
+
+    ``out_dir`` may not exist, be empty, or hold a previous labelprep output
+    (it has a ``manifest.json``); anything else is refused rather than deleted.
+    """
+    final = Path(out_dir)
+    _check_replaceable(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
+    try:
+        yield staging
+        _swap_into_place(staging, final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _check_replaceable(final: Path) -> None:
+    if not final.exists():
+        return
+    if not final.is_dir():
+        raise ConfigError(f"{final}: the output path exists and is not a directory.")
+    if any(final.iterdir()) and not (final / MANIFEST).is_file():
+        raise ConfigError(
+            f"{final}: the output directory is not empty and holds no labelprep "
+            f"{MANIFEST}; choose another -o directory or empty this one."
+        )
+
+
+def _swap_into_place(staging: Path, final: Path) -> None:
+    backup = None
+    if final.exists():
+        backup = final.with_name(f".{final.name}.old-{staging.name}")
+        final.rename(backup)
+    staging.rename(final)
+    if backup is not None:
+        shutil.rmtree(backup, ignore_errors=True)
+
+
+def sha256_file(path: str | Path) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Deterministic, human-readable JSON."""
+    path.write_text(json.dumps(data, indent=2, sort_keys=False, allow_nan=False) + "\n")
+
+
+def parquet_metadata(classes: Sequence[str], features: dict[str, Any]) -> dict[str, str]:
+    """Key-value metadata: the class vocabulary, and Hugging Face ``datasets`` features."""
+    return {
+        "labelprep.classes": json.dumps(list(classes)),
+        "huggingface": json.dumps({"info": {"features": features}}),
+    }
+
+
+def hf_features(
+    classes: Sequence[str], schema: pl.Schema, *, list_columns: Sequence[str]
+) -> dict[str, Any]:
+    """``datasets`` features of the targets table (fixed-length lists, ClassLabel names)."""
+    features: dict[str, Any] = {}
+    for name, dtype in schema.items():
+        if name in list_columns:
+            inner = "float32" if name == "soft_target" else "uint8"
+            features[name] = {
+                "feature": {"dtype": inner, "_type": "Value"},
+                "length": len(classes),
+                "_type": "List",
+            }
+        elif name == "hard_label":
+            features[name] = {"names": list(classes), "_type": "ClassLabel"}
+        else:
+            features[name] = {"dtype": _hf_dtype(dtype), "_type": "Value"}
+    return features
+
+
+def _hf_dtype(dtype: pl.DataType) -> str:
+    if dtype == pl.String or isinstance(dtype, (pl.Categorical, pl.Enum)):
+        return "string"
+    if dtype == pl.Boolean:
+        return "bool"
+    if dtype.is_numeric():
+        return type(dtype).__name__.lower()  # Int64 -> "int64", Float32 -> "float32"
+    return "string"
+
+
+def read_manifest(out_dir: str | Path) -> dict[str, Any]:
+    """The manifest of a run's output directory."""
+    path = Path(out_dir) / MANIFEST
+    try:
+        data: dict[str, Any] = json.loads(path.read_text())
+    except FileNotFoundError as exc:
+        raise ConfigError(
+            f"{out_dir}: no {MANIFEST}; is this a labelprep output directory?"
+        ) from exc
+    return data
+
+
+def output_entries(folder: Path) -> list[dict[str, Any]]:
+    """Every file of an output folder (but the manifest) with its size and sha256."""
+    return [
+        {"path": path.name, "bytes": path.stat().st_size, "sha256": sha256_file(path)}
+        for path in sorted(folder.iterdir())
+        if path.name != MANIFEST
+    ]
+
+
+def write_reports(folder: Path, stats: pl.DataFrame, summary: dict[str, Any]) -> None:
+    """``report.md`` and ``report.html`` of a run."""
+    from labelprep.report import render_html, render_markdown
+
+    (folder / "report.md").write_text(render_markdown(stats, summary), encoding="utf-8")
+    (folder / "report.html").write_text(render_html(stats, summary), encoding="utf-8")

@@ -1,0 +1,421 @@
+"""The story of a run: scan -> vocabulary -> targets -> one streaming pass -> outputs.
+
+1. :func:`prepare` scans every input lazily, fixes the class vocabulary and
+   builds the target plan (for ``partial="prior"`` it first estimates the prior
+   from the fully labelled rows: the second pass the SPEC mentions).
+2. :func:`execute` runs one streaming pass that sinks ``targets.parquet`` and
+   ``rejects.parquet`` and aggregates the per-class sums at the same time.
+   With ``sample_weight`` the class weights are needed before the targets are
+   written, so the sums come from a pass of their own first.
+3. :func:`run` wraps both in an atomic output directory and adds
+   ``class_stats.parquet``, the reports and ``manifest.json``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from labelprep import __version__
+from labelprep.config import Options, build_options, config_settings
+from labelprep.errors import ColumnNotFoundError, ConfigError, InputError
+from labelprep.ingest import (
+    SOURCE,
+    InputFile,
+    canonical_frame,
+    check_keep_columns,
+    open_input,
+    raw_class_column,
+    resolve_paths,
+)
+from labelprep.outputs import (
+    CLASS_STATS,
+    MANIFEST,
+    REJECTS,
+    TARGETS,
+    atomic_directory,
+    hf_features,
+    output_entries,
+    parquet_metadata,
+    read_manifest,
+    sha256_file,
+    write_json,
+    write_reports,
+)
+from labelprep.rejects import reject_rows
+from labelprep.sample import sample_paths
+from labelprep.schema import class_stats_schema
+from labelprep.stats import class_counts, empty_partials, partial_sums, row_summary
+from labelprep.targets import TargetPlan, accepted, build_targets, mask, rejected, target
+from labelprep.vocab import Vocabulary, resolve_vocabulary
+from labelprep.weights import add_weights, dataset_summary
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Inputs scanned and the plan fixed; nothing has been computed yet."""
+
+    sources: tuple[InputFile, ...]
+    vocabulary: Vocabulary
+    frame: pl.LazyFrame
+    plan: TargetPlan
+    has_split: bool
+    options: Options
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        return self.vocabulary.classes
+
+
+@dataclass(frozen=True)
+class Counts:
+    """What one pass counted: per-class sums by key, and rejects by reason and file."""
+
+    partials: pl.DataFrame
+    rejects: pl.DataFrame  # source, reason, rows
+
+
+def prepare(inputs: Sequence[str | Path], options: Options) -> Prepared:
+    """Scan the inputs, fix the vocabulary and the target plan."""
+    opened = [open_input(path, options) for path in resolve_paths(inputs)]
+    sources = tuple(source for source, _ in opened)
+    for source in sources:
+        check_keep_columns(source, options.keep)
+    bare = [canonical_frame(s, lf, class_columns=[], options=options) for s, lf in opened]
+    vocabulary = resolve_vocabulary(sources, bare, options)
+    frames = []
+    for source, lf in opened:
+        columns = vocabulary.class_columns[source.path]
+        _check_class_columns(source, vocabulary.classes, columns)
+        frames.append(canonical_frame(source, lf, class_columns=columns, options=options))
+    frame = pl.concat(frames, how="diagonal_relaxed")
+    schema = frame.collect_schema()
+    plan = TargetPlan(
+        classes=vocabulary.classes,
+        index_of=vocabulary.index_of(),
+        options=options,
+        raw_is_string=tuple(
+            schema[raw_class_column(i)] in (pl.String, pl.Null)
+            for i in range(len(vocabulary.classes))
+        ),
+    )
+    prepared = Prepared(sources, vocabulary, frame, plan, "split" in schema, options)
+    if options.partial == "prior":
+        prepared = replace(prepared, plan=replace(plan, prior=labelled_prior(prepared)))
+    return prepared
+
+
+def _check_class_columns(
+    source: InputFile, classes: Sequence[str], columns: Sequence[str | None]
+) -> None:
+    """A file with some class columns must have all of them."""
+    present = [c for c in columns if c is not None]
+    if present and len(present) < len(columns):
+        missing = next(c for c, col in zip(classes, columns, strict=True) if col is None)
+        raise ColumnNotFoundError.from_missing_and_available(
+            missing, source.columns, source=source.path, role="probability"
+        )
+
+
+def targets_frame(prepared: Prepared) -> pl.LazyFrame:
+    """Every input row with its reason, targets, masks and evidence (wide, lazy)."""
+    return build_targets(prepared.frame, prepared.plan)
+
+
+def labelled_prior(prepared: Prepared) -> tuple[float, ...]:
+    """Class prior from the accepted rows with probabilities or a known class."""
+    full = accepted(targets_frame(prepared)).filter(pl.col("__has_p") | pl.col("__has_y"))
+    sums = full.select([target(i).sum() for i in range(len(prepared.classes))]).collect()
+    values = [float(v or 0.0) for v in sums.row(0)]
+    total = sum(values)
+    return tuple(v / total for v in values) if total > 0 else tuple(values)
+
+
+def output_frame(
+    prepared: Prepared, wide: pl.LazyFrame, *, sample_weights: Sequence[float] | None = None
+) -> pl.LazyFrame:
+    """Accepted rows -> the columns of ``targets.parquet``."""
+    k = len(prepared.classes)
+    names = dict(enumerate(prepared.classes))
+    columns: list[pl.Expr] = [
+        pl.col("id"),
+        pl.concat_arr([target(i).cast(pl.Float32) for i in range(k)]).alias("soft_target"),
+        pl.concat_arr([mask(i).cast(pl.UInt8) for i in range(k)]).alias("mask"),
+        pl.col("evidence"),
+        pl.col("__hard").replace_strict(names, return_dtype=pl.String).alias("hard_label"),
+    ]
+    if sample_weights is not None:
+        weighted = [target(i) * w for i, w in enumerate(sample_weights)]
+        columns.append(pl.sum_horizontal(weighted).cast(pl.Float32).alias("sample_weight"))
+    if prepared.has_split:
+        columns.append(pl.col("split"))
+    columns.extend(pl.col(name) for name in prepared.options.keep)
+    return accepted(wide).select(columns)
+
+
+def _reject_counts(wide: pl.LazyFrame) -> pl.LazyFrame:
+    return rejected(wide).group_by(SOURCE, "reason").agg(pl.len().alias("rows"))
+
+
+def count(prepared: Prepared) -> Counts:
+    """One streaming pass that only counts (no outputs written)."""
+    wide = targets_frame(prepared)
+    partials, rejects = pl.collect_all([_partials(prepared, wide), _reject_counts(wide)])
+    return Counts(_or_empty(partials, prepared), rejects)
+
+
+def _partials(prepared: Prepared, wide: pl.LazyFrame) -> pl.LazyFrame:
+    return partial_sums(accepted(wide), len(prepared.classes), has_split=prepared.has_split)
+
+
+def _or_empty(partials: pl.DataFrame, prepared: Prepared) -> pl.DataFrame:
+    return partials if partials.height else empty_partials(len(prepared.classes))
+
+
+def write_rows(
+    prepared: Prepared, folder: Path, *, sample_weights: Sequence[float] | None = None
+) -> Counts:
+    """The main pass: sink targets and rejects, count everything on the way."""
+    wide = targets_frame(prepared)
+    out = output_frame(prepared, wide, sample_weights=sample_weights)
+    features = hf_features(
+        prepared.classes, out.collect_schema(), list_columns=("soft_target", "mask")
+    )
+    metadata = parquet_metadata(prepared.classes, features)
+    sinks = [
+        out.sink_parquet(folder / TARGETS, metadata=metadata, lazy=True),
+        reject_rows(rejected(wide), prepared.plan).sink_parquet(
+            folder / REJECTS, metadata=parquet_metadata(prepared.classes, {}), lazy=True
+        ),
+    ]
+    try:
+        results = pl.collect_all([*sinks, _partials(prepared, wide), _reject_counts(wide)])
+    except pl.exceptions.PolarsError as exc:
+        raise InputError(f"cannot read the input: {str(exc).strip().splitlines()[0]}") from exc
+    return Counts(_or_empty(results[-2], prepared), results[-1])
+
+
+def class_statistics(prepared: Prepared, counts: Counts) -> pl.DataFrame:
+    """``class_stats.parquet``: counts and every weight scheme, all rows and per split."""
+    opts = prepared.options
+    table = class_counts(counts.partials, prepared.classes)
+    stats = add_weights(table, count_by=opts.count_by, beta=opts.beta, tau=opts.tau)
+    return class_stats_schema(prepared.classes).validate(stats, lazy=True)
+
+
+def scheme_weights(stats: pl.DataFrame, scheme: str) -> list[float]:
+    """The all-rows weights of one scheme, in class order."""
+    overall = stats.filter(pl.col("split").is_null()).sort("index")
+    return [float(w) for w in overall[scheme]]
+
+
+def summarize(prepared: Prepared, counts: Counts, stats: pl.DataFrame) -> dict[str, Any]:
+    """Row counts by outcome, reason, evidence and file, plus the dataset summary."""
+    rejects = counts.rejects
+    by_reason = rejects.group_by("reason").agg(pl.col("rows").sum()).sort("reason")
+    n_rejected = int(rejects["rows"].sum())
+    n_accepted = int(counts.partials["rows"].sum())
+    return {
+        "version": __version__,
+        "classes": list(prepared.classes),
+        "count_by": prepared.options.count_by,
+        "rows_in": n_accepted + n_rejected,
+        "rows_accepted": n_accepted,
+        "rows_rejected": n_rejected,
+        "rejects_by_reason": dict(
+            zip(by_reason["reason"], map(int, by_reason["rows"]), strict=True)
+        ),
+        **row_summary(counts.partials),
+        "dataset": dataset_summary(stats),
+        "inputs": _rows_per_input(prepared, counts),
+    }
+
+
+def _rows_per_input(prepared: Prepared, counts: Counts) -> list[dict[str, Any]]:
+    accepted_rows = counts.partials.group_by("__source").agg(pl.col("rows").sum())
+    rejected_rows = counts.rejects.group_by(SOURCE).agg(pl.col("rows").sum())
+    acc = dict(accepted_rows.iter_rows())
+    rej = dict(rejected_rows.iter_rows())
+    return [
+        {
+            "path": s.path,
+            "format": s.format,
+            "rows": int(acc.get(s.path, 0)) + int(rej.get(s.path, 0)),
+            "rejected": int(rej.get(s.path, 0)),
+        }
+        for s in prepared.sources
+    ]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a run produced: where, how many rows went where, and the statistics."""
+
+    output_dir: Path | None
+    classes: tuple[str, ...]
+    rows_in: int
+    rows_accepted: int
+    rows_rejected: int
+    rejects_by_reason: dict[str, int]
+    class_stats: pl.DataFrame
+    summary: dict[str, Any]
+    notices: tuple[str, ...]
+
+
+def result_of(prepared: Prepared, counts: Counts, out: Path | None) -> RunResult:
+    """Assemble the statistics and summary of a finished pass."""
+    stats = class_statistics(prepared, counts)
+    summary = summarize(prepared, counts, stats)
+    summary["options"] = prepared.options.to_dict()
+    return RunResult(
+        output_dir=out,
+        classes=prepared.classes,
+        rows_in=summary["rows_in"],
+        rows_accepted=summary["rows_accepted"],
+        rows_rejected=summary["rows_rejected"],
+        rejects_by_reason=summary["rejects_by_reason"],
+        class_stats=stats,
+        summary=summary,
+        notices=prepared.vocabulary.notices,
+    )
+
+
+def execute(prepared: Prepared, folder: Path) -> RunResult:
+    """Write every output of a run into ``folder`` (an empty staging directory)."""
+    weights = None
+    if prepared.options.sample_weight is not None:
+        stats = class_statistics(prepared, count(prepared))
+        weights = scheme_weights(stats, prepared.options.sample_weight)
+    counts = write_rows(prepared, folder, sample_weights=weights)
+    result = result_of(prepared, counts, folder)
+    result.class_stats.write_parquet(
+        folder / CLASS_STATS, metadata=parquet_metadata(prepared.classes, {})
+    )
+    write_reports(folder, result.class_stats, result.summary)
+    write_manifest(folder, prepared, result)
+    return result
+
+
+def write_manifest(folder: Path, prepared: Prepared, result: RunResult) -> None:
+    """``manifest.json``: version, inputs with sha256, classes, options, counts, outputs."""
+    summary = result.summary
+    inputs = [{**entry, "sha256": sha256_file(entry["path"])} for entry in summary["inputs"]]
+    manifest = {
+        "labelprep_version": __version__,
+        "inputs": inputs,
+        "classes": list(prepared.classes),
+        "options": summary["options"],
+        "rows": {
+            "in": result.rows_in,
+            "accepted": result.rows_accepted,
+            "rejected": result.rows_rejected,
+            "rejected_by_reason": result.rejects_by_reason,
+            "by_evidence": summary["rows_by_evidence"],
+        },
+        "summary": {k: v for k, v in summary.items() if k not in ("options", "inputs")},
+        "notices": list(result.notices),
+        "outputs": output_entries(folder),
+    }
+    write_json(folder / MANIFEST, manifest)
+
+
+def run(
+    inputs: Sequence[str | Path] | str | Path | None = None,
+    *,
+    output_dir: str | Path = "labelprep-out",
+    config: str | Path | bool = True,
+    **settings: Any,
+) -> RunResult:
+    """Run the whole pipeline and write the output directory.
+
+    Parameters
+    ----------
+    inputs
+        Files or globs (CSV, TSV, Parquet, JSONL). ``None`` runs on the bundled sample.
+    output_dir
+        Where ``targets.parquet``, ``rejects.parquet``, ``class_stats.parquet``,
+        ``manifest.json`` and the reports go. Replaced atomically.
+    config
+        ``True`` reads the nearest ``labelprep.toml`` / ``[tool.labelprep]``; a path
+        reads that file; ``False`` reads none. Keyword settings win over the file.
+    **settings
+        Any field of :class:`labelprep.config.Options` (``classes``, ``tolerance``,
+        ``renormalize``, ``partial``, ``smoothing``, ``count_by``, ``beta``, ``tau``,
+        ``sample_weight``, ``keep``, ``list_delimiter``, ``input_format``,
+        ``prob_columns``) or a column name (``id_column``, ``label_column``, ...).
+
+    Examples
+    --------
+    >>> import labelprep, tempfile
+    >>> result = labelprep.run(output_dir=tempfile.mkdtemp() + "/out")
+    >>> result.rows_in == result.rows_accepted + result.rows_rejected
+    True
+    """
+    paths, options = resolve_run_inputs(inputs, config=config, settings=settings)
+    prepared = prepare(paths, options)
+    with atomic_directory(output_dir) as staging:
+        result = execute(prepared, staging)
+    return replace(result, output_dir=Path(output_dir))
+
+
+def resolve_run_inputs(
+    inputs: Sequence[str | Path] | str | Path | None,
+    *,
+    config: str | Path | bool,
+    settings: dict[str, Any],
+) -> tuple[list[str | Path], Options]:
+    """Inputs (the bundled sample when none) and the merged options of a call."""
+    merged = {**config_settings(config), **{k: v for k, v in settings.items() if v is not None}}
+    if inputs is None or (not isinstance(inputs, (str, Path)) and len(inputs) == 0):
+        paths: list[str | Path] = list(sample_paths())
+    elif isinstance(inputs, (str, Path)):
+        paths = [inputs]
+    else:
+        paths = list(inputs)
+    return paths, build_options(merged)
+
+
+def class_stats(
+    inputs: Sequence[str | Path] | str | Path | None = None,
+    *,
+    config: str | Path | bool = True,
+    **settings: Any,
+) -> pl.DataFrame:
+    """Per-class statistics and weights of the inputs, without writing anything.
+
+    Takes the same arguments as :func:`run` (but no ``output_dir``) and returns
+    the table written to ``class_stats.parquet``.
+
+    Examples
+    --------
+    >>> import labelprep
+    >>> stats = labelprep.class_stats()
+    >>> stats.filter(split=None)["class"].to_list()
+    ['c1', 'c2', 'c3', 'c4']
+    """
+    paths, options = resolve_run_inputs(inputs, config=config, settings=settings)
+    prepared = prepare(paths, options)
+    return class_statistics(prepared, count(prepared))
+
+
+def report(output_dir: str | Path) -> tuple[Path, Path]:
+    """Re-render ``report.md`` and ``report.html`` from a run's output directory.
+
+    Returns the paths of the two reports.
+    """
+    folder = Path(output_dir)
+    manifest = read_manifest(folder)
+    stats_path = folder / CLASS_STATS
+    if not stats_path.is_file():
+        raise ConfigError(f"{folder}: no {CLASS_STATS}; is this a labelprep output directory?")
+    summary = {
+        **manifest.get("summary", {}),
+        "options": manifest.get("options", {}),
+        "inputs": manifest.get("inputs", []),
+    }
+    write_reports(folder, pl.read_parquet(stats_path), summary)
+    return folder / "report.md", folder / "report.html"

@@ -1,0 +1,195 @@
+"""Rejected rows: provenance, reason code, the column and value at fault, a message.
+
+The message expressions run only on rows already filtered to the rejects, so a
+clean input pays nothing for them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+
+from labelprep.ingest import (
+    RAW_CANDIDATES,
+    RAW_EXCLUDED,
+    RAW_LABEL,
+    RAW_PROBS,
+    ROW,
+    SOURCE,
+    raw_class_column,
+)
+from labelprep.targets import TargetPlan, p, row_sum
+
+REJECT_COLUMNS: tuple[str, ...] = ("source", "row", "id", "reason", "column", "value", "message")
+
+
+def _first(conditions: Sequence[pl.Expr], values: Sequence[pl.Expr]) -> pl.Expr:
+    """The value paired with the first true condition (a per-row "which column")."""
+    return pl.coalesce(
+        [pl.when(c).then(v) for c, v in zip(conditions, values, strict=True)]
+        + [pl.lit(None, dtype=pl.String)]
+    )
+
+
+def _joined(column: str) -> pl.Expr:
+    return pl.col(column).list.join("|")
+
+
+def _class_fault(plan: TargetPlan, bad: Sequence[pl.Expr]) -> tuple[pl.Expr, pl.Expr]:
+    """(column, value) of the first class whose probability is at fault."""
+    names = [pl.lit(n) for n in _wide_names(plan)]
+    values = [_raw_text(i) for i in plan.ks]
+    wide = pl.col("__has_wide")
+    column = pl.when(wide).then(_first(bad, names)).otherwise(pl.lit(plan.options.columns.probs))
+    value = pl.when(wide).then(_first(bad, values)).otherwise(_joined(RAW_PROBS))
+    return column, value
+
+
+def _wide_names(plan: TargetPlan) -> list[str]:
+    return list(plan.options.prob_columns or plan.classes)
+
+
+def _raw_text(i: int) -> pl.Expr:
+    return pl.col(raw_class_column(i)).cast(pl.String)
+
+
+def _unknown_fault(plan: TargetPlan) -> tuple[pl.Expr, pl.Expr]:
+    cols = plan.options.columns
+    label_bad = pl.col(RAW_LABEL).is_not_null() & pl.col("__y").is_null()
+
+    def unknown_items(raw: str, mapped: str) -> pl.Expr:
+        return (
+            pl.col(raw)
+            .list.gather(pl.col(mapped).list.eval(pl.element().is_null().arg_true()))
+            .list.join("|")
+        )
+
+    ex_bad = pl.col("__ex").list.eval(pl.element().is_null()).list.any().fill_null(False)
+    column = (
+        pl.when(label_bad)
+        .then(pl.lit(cols.label))
+        .when(ex_bad)
+        .then(pl.lit(cols.excluded))
+        .otherwise(pl.lit(cols.candidates))
+    )
+    value = (
+        pl.when(label_bad)
+        .then(pl.col(RAW_LABEL))
+        .when(ex_bad)
+        .then(unknown_items(RAW_EXCLUDED, "__ex"))
+        .otherwise(unknown_items(RAW_CANDIDATES, "__cand"))
+    )
+    return column, value
+
+
+def _fault(plan: TargetPlan) -> tuple[pl.Expr, pl.Expr]:
+    cols = plan.options.columns
+    reason = pl.col("reason")
+    nan = [
+        pl.col(raw_class_column(i)).is_not_null() & (p(i).is_null() | p(i).is_nan())
+        for i in plan.ks
+    ]
+    faults = {
+        "not_a_number": _class_fault(plan, nan),
+        "wrong_length": _class_fault(
+            plan, [pl.col(raw_class_column(i)).is_null() for i in plan.ks]
+        ),
+        "negative_probability": _class_fault(plan, [p(i) < 0 for i in plan.ks]),
+        "probability_above_one": _class_fault(plan, [p(i) > 1 for i in plan.ks]),
+        "unknown_class": _unknown_fault(plan),
+        "missing_id": (pl.lit(cols.id), pl.lit(None, dtype=pl.String)),
+        "duplicate_id": (pl.lit(cols.id), pl.col("id").cast(pl.String)),
+        "bad_sum": (pl.lit(cols.probs), row_sum().round(6).cast(pl.String)),
+        "conflict": _conflict_fault(plan),
+        "all_excluded": (pl.lit(cols.excluded), _joined(RAW_EXCLUDED)),
+    }
+    column = pl.lit(None, dtype=pl.String)
+    value = pl.lit(None, dtype=pl.String)
+    for code, (c, v) in faults.items():
+        column = pl.when(reason == code).then(c).otherwise(column)
+        value = pl.when(reason == code).then(v.cast(pl.String)).otherwise(value)
+    return column, value
+
+
+def _conflict_fault(plan: TargetPlan) -> tuple[pl.Expr, pl.Expr]:
+    cols = plan.options.columns
+    column = (
+        pl.when(pl.col("__has_e")).then(pl.lit(cols.excluded)).otherwise(pl.lit(cols.candidates))
+    )
+    column = (
+        pl.when(pl.col("__has_p") & ~pl.col("__has_e") & ~pl.col("__has_c"))
+        .then(pl.lit(cols.label))
+        .otherwise(column)
+    )
+    value = (
+        pl.when(column == cols.excluded)
+        .then(_joined(RAW_EXCLUDED))
+        .when(column == cols.candidates)
+        .then(_joined(RAW_CANDIDATES))
+        .otherwise(pl.col(RAW_LABEL))
+    )
+    return column, value
+
+
+MESSAGES: dict[str, str] = {
+    "missing_id": "the id is missing",
+    "duplicate_id": "id '{value}' already appeared on an earlier row; the first row is kept",
+    "not_a_number": "column {column}: value '{value}' is not a number",
+    "wrong_length": "column {column}: expected {k} probabilities, found {value}",
+    "negative_probability": "column {column}: probability {value} is negative",
+    "probability_above_one": "column {column}: probability {value} is above 1",
+    "unknown_class": "column {column}: '{value}' is not a known class",
+    "no_evidence": "the row has no probabilities, label, candidates or excluded classes",
+    "bad_sum": "probabilities sum to {value}, not 1 (tolerance {tol}; pass --renormalize to "
+    "rescale rows)",
+    "conflict": "column {column}: '{value}' contradicts the row's other evidence",
+    "all_excluded": "column {column}: '{value}' rules out every class",
+}
+
+
+def _message(plan: TargetPlan) -> pl.Expr:
+    message = pl.lit(None, dtype=pl.String)
+    for code, template in MESSAGES.items():
+        text = template.replace("{k}", str(plan.k)).replace("{tol}", str(plan.options.tolerance))
+        message = pl.when(pl.col("reason") == code).then(_format(text)).otherwise(message)
+    return message
+
+
+def _format(template: str) -> pl.Expr:
+    """Fill ``{column}`` / ``{value}`` placeholders from the row, quoting the value."""
+    parts: list[pl.Expr] = []
+    rest = template
+    while "{" in rest:
+        head, _, tail = rest.partition("{")
+        name, _, rest = tail.partition("}")
+        parts.append(pl.lit(head))
+        parts.append(pl.col(name).fill_null("?"))
+    parts.append(pl.lit(rest))
+    return pl.concat_str(parts)
+
+
+def _wrong_length_value(plan: TargetPlan) -> pl.Expr:
+    filled = pl.sum_horizontal(
+        [pl.col(raw_class_column(i)).is_not_null().cast(pl.Int64) for i in plan.ks]
+    )
+    return pl.when(pl.col("__has_wide")).then(filled).otherwise(pl.col(RAW_PROBS).list.len())
+
+
+def reject_rows(rejected: pl.LazyFrame, plan: TargetPlan) -> pl.LazyFrame:
+    """Rows already filtered to the rejects -> the columns of ``rejects.parquet``."""
+    column, value = _fault(plan)
+    value = (
+        pl.when(pl.col("reason") == "wrong_length")
+        .then(_wrong_length_value(plan).cast(pl.String))
+        .otherwise(value)
+    )
+    return rejected.with_columns(column.alias("column"), value.alias("value")).select(
+        pl.col(SOURCE).alias("source"),
+        pl.col(ROW).alias("row"),
+        pl.col("id").cast(pl.String),
+        pl.col("reason"),
+        pl.col("column"),
+        pl.col("value"),
+        _message(plan).alias("message"),
+    )

@@ -1,0 +1,355 @@
+"""Evidence -> soft target + candidate mask, as Polars expressions (no row loops).
+
+Columns added to the canonical frame (``i`` is the class index, K classes):
+
+``__p{i}``  probability of class i (Float64, from the wide column or ``probs``)
+``__y``     index of the known class (``label``), or null
+``__e{i}``  class i is explicitly excluded      ``__c{i}``  class i is a candidate
+``reason``  the reject reason code, null for an accepted row
+``__t{i}``  the soft target (Float64)            ``__m{i}``  the candidate mask (Boolean)
+``evidence`` the kinds of evidence on the row, joined by ``+`` in the order
+            probs, label, candidates, excluded (e.g. ``label+excluded``)
+``__hard``  index of the argmax of the target; ties go to the lowest index,
+            i.e. the class listed first in the vocabulary
+
+Semantics are those of the SPEC's table; the docstring of each unit says which
+part it implements. Reasons are checked in the order of :data:`REASONS`; the
+first that applies is the row's reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import polars as pl
+
+from labelprep.config import Options
+from labelprep.ingest import RAW_CANDIDATES, RAW_EXCLUDED, RAW_LABEL, RAW_PROBS, raw_class_column
+
+REASONS: tuple[str, ...] = (
+    "missing_id",
+    "duplicate_id",
+    "not_a_number",
+    "wrong_length",
+    "negative_probability",
+    "probability_above_one",
+    "unknown_class",
+    "no_evidence",
+    "bad_sum",
+    "conflict",
+    "all_excluded",
+)
+REASON_DESCRIPTIONS: dict[str, str] = {
+    "missing_id": "the id is null or empty",
+    "duplicate_id": "the id already appeared on an earlier row (the first row is kept)",
+    "not_a_number": "a probability is not a number (text, NaN)",
+    "wrong_length": "a probs list does not have K values, or some class columns are empty",
+    "negative_probability": "a probability is below 0",
+    "probability_above_one": "a probability is above 1",
+    "unknown_class": "a label, excluded or candidate class is not in the vocabulary",
+    "no_evidence": "no probabilities, label, candidates or excluded classes",
+    "bad_sum": "probabilities do not sum to 1 within the tolerance (or sum to 0)",
+    "conflict": "the evidence contradicts itself (mass or label on an excluded or "
+    "non-candidate class, a label with probability 0, disjoint sets)",
+    "all_excluded": "the excluded set (or an empty candidate set) rules out every class",
+}
+EVIDENCE_KINDS: tuple[str, ...] = ("probs", "label", "candidates", "excluded")
+
+
+def p(i: int) -> pl.Expr:
+    """Probability of class ``i`` (Float64, null when the row has no probabilities)."""
+    return pl.col(f"__p{i}")
+
+
+def excluded(i: int) -> pl.Expr:
+    """Class ``i`` is in the row's excluded set."""
+    return pl.col(f"__e{i}")
+
+
+def candidate(i: int) -> pl.Expr:
+    """Class ``i`` is in the row's candidate set."""
+    return pl.col(f"__c{i}")
+
+
+def target(i: int) -> pl.Expr:
+    """Soft target of class ``i`` (Float64)."""
+    return pl.col(f"__t{i}")
+
+
+def mask(i: int) -> pl.Expr:
+    """Candidate mask of class ``i`` (Boolean)."""
+    return pl.col(f"__m{i}")
+
+
+def any_of(exprs: Sequence[pl.Expr]) -> pl.Expr:
+    return pl.any_horizontal(exprs) if exprs else pl.lit(False)
+
+
+def all_of(exprs: Sequence[pl.Expr]) -> pl.Expr:
+    return pl.all_horizontal(exprs) if exprs else pl.lit(True)
+
+
+@dataclass(frozen=True)
+class TargetPlan:
+    """Everything the expressions need to know about the run."""
+
+    classes: tuple[str, ...]
+    index_of: dict[str, int]
+    options: Options
+    raw_is_string: tuple[bool, ...]
+    prior: tuple[float, ...] | None = None
+
+    @property
+    def k(self) -> int:
+        return len(self.classes)
+
+    @property
+    def ks(self) -> range:
+        return range(self.k)
+
+
+# -- parsing -----------------------------------------------------------------------------
+
+
+def _as_float(expr: pl.Expr, is_string: bool) -> pl.Expr:
+    if is_string:
+        return expr.str.strip_chars().cast(pl.Float64, strict=False)
+    return expr.cast(pl.Float64)
+
+
+def _list_probs() -> pl.Expr:
+    return pl.col(RAW_PROBS).cast(pl.List(pl.Float64), strict=False)
+
+
+def _to_indices(column: str, plan: TargetPlan) -> pl.Expr:
+    return pl.col(column).list.eval(
+        pl.element().replace_strict(plan.index_of, default=None, return_dtype=pl.Int64)
+    )
+
+
+def parse_evidence(lf: pl.LazyFrame, plan: TargetPlan) -> pl.LazyFrame:
+    """Add ``__p{i}``, ``__y``, ``__e{i}``, ``__c{i}`` and the presence flags."""
+    raws = [pl.col(raw_class_column(i)) for i in plan.ks]
+    has_wide = any_of([r.is_not_null() for r in raws])
+    wide = [_as_float(r, s) for r, s in zip(raws, plan.raw_is_string, strict=True)]
+    listed = [_list_probs().list.get(i, null_on_oob=True) for i in plan.ks]
+    lf = lf.with_columns(
+        has_wide.alias("__has_wide"),
+        pl.col(RAW_PROBS).is_not_null().alias("__has_list"),
+        pl.col(RAW_LABEL)
+        .replace_strict(plan.index_of, default=None, return_dtype=pl.Int64)
+        .alias("__y"),
+        _to_indices(RAW_EXCLUDED, plan).alias("__ex"),
+        _to_indices(RAW_CANDIDATES, plan).alias("__cand"),
+    )
+    return lf.with_columns(
+        *[
+            pl.when("__has_wide").then(w).otherwise(li).alias(f"__p{i}")
+            for i, (w, li) in enumerate(zip(wide, listed, strict=True))
+        ],
+        *[pl.col("__ex").list.contains(i).fill_null(False).alias(f"__e{i}") for i in plan.ks],
+        *[pl.col("__cand").list.contains(i).fill_null(False).alias(f"__c{i}") for i in plan.ks],
+        (pl.col("__has_wide") | pl.col("__has_list")).alias("__has_p"),
+        pl.col("__y").is_not_null().alias("__has_y"),
+        pl.col("__ex").list.len().fill_null(0).gt(0).alias("__has_e"),
+        pl.col("__cand").is_not_null().alias("__has_c"),
+    ).with_columns(pl.sum_horizontal([p(i) for i in plan.ks]).alias("__sum"))
+
+
+# -- reasons -----------------------------------------------------------------------------
+
+
+def _not_a_number(plan: TargetPlan) -> pl.Expr:
+    wide_bad = [
+        pl.col(raw_class_column(i)).is_not_null() & (p(i).is_null() | p(i).is_nan())
+        for i in plan.ks
+    ]
+    list_bad = _list_probs().list.eval(pl.element().is_null() | pl.element().is_nan()).list.any()
+    return (pl.col("__has_wide") & any_of(wide_bad)) | (
+        ~pl.col("__has_wide") & list_bad.fill_null(False)
+    )
+
+
+def _wrong_length(plan: TargetPlan) -> pl.Expr:
+    wide_gap = any_of([pl.col(raw_class_column(i)).is_null() for i in plan.ks])
+    list_len = pl.col(RAW_PROBS).list.len() != plan.k
+    return (pl.col("__has_wide") & wide_gap) | (~pl.col("__has_wide") & list_len.fill_null(False))
+
+
+def _unknown_class() -> pl.Expr:
+    label = pl.col(RAW_LABEL).is_not_null() & pl.col("__y").is_null()
+    lists = [
+        pl.col(c).list.eval(pl.element().is_null()).list.any().fill_null(False)
+        for c in ("__ex", "__cand")
+    ]
+    return label | lists[0] | lists[1]
+
+
+def row_sum() -> pl.Expr:
+    """Sum of the row's probabilities (Float64)."""
+    return pl.col("__sum")
+
+
+def _conflict(plan: TargetPlan) -> pl.Expr:
+    """Evidence that contradicts itself: mass on an excluded or non-candidate class,
+    a known class that is excluded, not a candidate or has probability 0, or
+    candidates that are all excluded."""
+    has_c = pl.col("__has_c")
+    outside = [excluded(i) | (has_c & ~candidate(i)) for i in plan.ks]
+    mass_outside = any_of([(p(i) > 0) & out for i, out in enumerate(outside)])
+    y_is = [pl.col("__y") == i for i in plan.ks]
+    y_outside = any_of([y & out for y, out in zip(y_is, outside, strict=True)])
+    y_no_mass = any_of([y & (p(i) <= 0) for i, y in enumerate(y_is)])
+    sets_disjoint = (
+        has_c & pl.col("__has_e") & ~any_of([candidate(i) & ~excluded(i) for i in plan.ks])
+    )
+    probs = pl.col("__has_p")
+    label = pl.col("__has_y")
+    return (probs & (mass_outside | (label & y_no_mass))) | (
+        ~probs & ((label & y_outside) | (~label & sets_disjoint))
+    )
+
+
+def _all_excluded(plan: TargetPlan) -> pl.Expr:
+    """A set-only row leaving no possible class (all excluded, or an empty candidate set)."""
+    set_only = ~pl.col("__has_p") & ~pl.col("__has_y")
+    open_classes = [~excluded(i) & (~pl.col("__has_c") | candidate(i)) for i in plan.ks]
+    return set_only & ~any_of(open_classes)
+
+
+def reason_checks(plan: TargetPlan) -> list[tuple[str, pl.Expr]]:
+    """Each reject reason with the condition that triggers it, in :data:`REASONS` order.
+
+    The single source of the row checks: :func:`reason_expr` compiles them for the
+    streaming pipeline, :mod:`labelprep.schema` turns them into Pandera checks.
+    """
+    tol = plan.options.tolerance
+    probs = pl.col("__has_p")
+    return [
+        ("missing_id", pl.col("id").is_null() | (pl.col("id").cast(pl.String) == "")),
+        ("duplicate_id", ~pl.col("id").is_first_distinct()),
+        ("not_a_number", probs & _not_a_number(plan)),
+        ("wrong_length", probs & _wrong_length(plan)),
+        ("negative_probability", probs & any_of([p(i) < 0 for i in plan.ks])),
+        ("probability_above_one", probs & any_of([p(i) > 1 for i in plan.ks])),
+        ("unknown_class", _unknown_class()),
+        ("no_evidence", ~(probs | pl.col("__has_y") | pl.col("__has_e") | pl.col("__has_c"))),
+        ("bad_sum", probs & _bad_sum(tol, renormalize=plan.options.renormalize)),
+        ("conflict", _conflict(plan)),
+        ("all_excluded", _all_excluded(plan)),
+    ]
+
+
+def reason_expr(plan: TargetPlan) -> pl.Expr:
+    """The first reason (in :data:`REASONS` order) that rejects the row, else null."""
+    reason = pl.lit(None, dtype=pl.String)
+    for code, condition in reversed(reason_checks(plan)):
+        reason = pl.when(condition).then(pl.lit(code)).otherwise(reason)
+    return reason
+
+
+def _bad_sum(tolerance: float, *, renormalize: bool) -> pl.Expr:
+    if renormalize:
+        return row_sum() <= 0
+    return (row_sum() - 1.0).abs() > tolerance
+
+
+# -- targets -----------------------------------------------------------------------------
+
+
+def _weights(plan: TargetPlan) -> list[pl.Expr]:
+    if plan.options.partial == "prior" and plan.prior is not None:
+        return [pl.lit(w, dtype=pl.Float64) for w in plan.prior]
+    return [pl.lit(1.0, dtype=pl.Float64) for _ in plan.ks]
+
+
+def _evidence_mask(plan: TargetPlan) -> list[pl.Expr]:
+    """1 = positive or still possible: intersection of what each evidence allows."""
+    has_p, has_y, has_c = pl.col("__has_p"), pl.col("__has_y"), pl.col("__has_c")
+    return [
+        pl.when(has_p).then(p(i) > 0).when(has_y).then(pl.col("__y") == i).otherwise(True)
+        & (~has_c | candidate(i) | has_p | has_y)
+        & ~excluded(i)
+        for i in plan.ks
+    ]
+
+
+def _spread(plan: TargetPlan) -> list[pl.Expr]:
+    """Mass spread over the mask: uniform, or proportional to the prior (``partial=prior``);
+    when the prior gives the whole mask zero mass the spread falls back to uniform."""
+    weights = _weights(plan)
+    weighted = [mask(i).cast(pl.Float64) * w for i, w in enumerate(weights)]
+    total = pl.sum_horizontal(weighted)
+    count = pl.sum_horizontal([mask(i).cast(pl.Float64) for i in plan.ks])
+    return [
+        pl.when(total > 0).then(weighted[i] / total).otherwise(mask(i).cast(pl.Float64) / count)
+        for i in plan.ks
+    ]
+
+
+def _base_target(plan: TargetPlan) -> list[pl.Expr]:
+    spread = _spread(plan)
+    return [
+        pl.when("__has_p")
+        .then(p(i) / row_sum())
+        .when("__has_y")
+        .then((pl.col("__y") == i).cast(pl.Float64))
+        .otherwise(spread[i])
+        for i in plan.ks
+    ]
+
+
+def _smooth(plan: TargetPlan, base: list[pl.Expr]) -> tuple[list[pl.Expr], list[pl.Expr]]:
+    """Label smoothing: (1 - eps) * target + eps spread over the classes the row does
+    not explicitly exclude; the mask becomes those classes."""
+    eps = plan.options.smoothing
+    allowed = [~excluded(i) for i in plan.ks]
+    n_allowed = pl.sum_horizontal([a.cast(pl.Float64) for a in allowed])
+    smoothed = [
+        (1.0 - eps) * t + eps * a.cast(pl.Float64) / n_allowed
+        for t, a in zip(base, allowed, strict=True)
+    ]
+    return smoothed, allowed
+
+
+def _hard_index(plan: TargetPlan) -> pl.Expr:
+    top = pl.max_horizontal([target(i) for i in plan.ks])
+    return pl.coalesce([pl.when(target(i) == top).then(pl.lit(i, pl.UInt32)) for i in plan.ks])
+
+
+def evidence_expr() -> pl.Expr:
+    """The row's evidence kinds, e.g. ``probs`` or ``label+excluded``."""
+    flags = ("__has_p", "__has_y", "__has_c", "__has_e")
+    return pl.concat_str(
+        [pl.when(f).then(pl.lit(kind)) for f, kind in zip(flags, EVIDENCE_KINDS, strict=True)],
+        separator="+",
+        ignore_nulls=True,
+    )
+
+
+def build_targets(lf: pl.LazyFrame, plan: TargetPlan) -> pl.LazyFrame:
+    """Canonical frame -> frame with ``reason``, targets, masks, evidence, hard index."""
+    lf = parse_evidence(lf, plan)
+    lf = lf.with_columns(
+        reason_expr(plan).alias("reason"),
+        *[m.alias(f"__m{i}") for i, m in enumerate(_evidence_mask(plan))],
+    )
+    base = _base_target(plan)
+    if plan.options.smoothing > 0:
+        base, allowed = _smooth(plan, base)
+        lf = lf.with_columns(*[t.alias(f"__t{i}") for i, t in enumerate(base)])
+        lf = lf.with_columns(*[a.alias(f"__m{i}") for i, a in enumerate(allowed)])
+    else:
+        lf = lf.with_columns(*[t.alias(f"__t{i}") for i, t in enumerate(base)])
+    return lf.with_columns(evidence_expr().alias("evidence"), _hard_index(plan).alias("__hard"))
+
+
+def accepted(lf: pl.LazyFrame) -> pl.LazyFrame:
+    """Rows that became targets."""
+    return lf.filter(pl.col("reason").is_null())
+
+
+def rejected(lf: pl.LazyFrame) -> pl.LazyFrame:
+    """Rows that were rejected."""
+    return lf.filter(pl.col("reason").is_not_null())
