@@ -1,0 +1,226 @@
+"""Accuracy of every aggregation method on public crowd-labelling data, and Dawid-Skene timing.
+
+Not a test: it needs the shared data folder, which is never copied into the project. Usage::
+
+    python benchmarks/eval_aggregation.py [--data ../shared/data/crowd]
+
+Prints a Markdown table: accuracy against gold of each method next to the reference
+numbers (crowd-kit 1.4.2) documented in the data folder's README, then timings.
+Majority ties go to the lowest class index (classes sorted by their numeric code); the
+"MV expected" column is the accuracy expected with uniformly random tie-breaking.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from labelprep.aggregation import METHODS, DawidSkene, EncodedVotes, get_method, vote_counts
+
+DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "crowd"
+
+# Reference accuracies from the data README: (majority expected, majority crowd-kit, DS).
+REFERENCE: dict[str, tuple[str, str, str]] = {
+    "RTE": ("0.897", "0.919", "0.9275"),
+    "TEMP": ("0.936", "0.939", "0.9416"),
+    "Dog": ("0.822", "0.818", "0.8426"),
+    "Web": ("0.731", "0.777", "0.829"),
+    "Bluebirds": ("0.759", "0.759", "0.889-0.898"),
+    "MS": ("0.704", "0.711", "0.769"),
+}
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Encoded votes plus gold codes (``-1`` where an item has no gold)."""
+
+    name: str
+    votes: EncodedVotes
+    gold: npt.NDArray[np.int64]
+
+
+def _strings(df: pl.DataFrame) -> pl.DataFrame:
+    """All columns as stripped strings (several files carry CR line endings)."""
+    return df.select(pl.all().cast(pl.String).str.strip_chars())
+
+
+def read_snow(path: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Snow et al. 2008 TSV: one vote per row with the item's gold on every row."""
+    raw = _strings(pl.read_csv(path, separator="\t", infer_schema=False, quote_char=None))
+    votes = raw.select(
+        item=pl.col("orig_id"), annotator=pl.col("!amt_worker_ids"), label=pl.col("response")
+    )
+    gold = raw.select(item=pl.col("orig_id"), gold=pl.col("gold")).unique()
+    return votes, gold
+
+
+def _read_tab(path: Path, names: list[str]) -> pl.DataFrame:
+    return pl.read_csv(
+        path, separator="\t", has_header=False, infer_schema=False, new_columns=names
+    )
+
+
+def read_sme(crowd: Path, truth: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Zhang et al. 2016 copies: headerless ``item worker label`` and ``item label`` files."""
+    votes = _strings(_read_tab(crowd, ["item", "annotator", "label"]))
+    gold = _strings(_read_tab(truth, ["item", "gold"])).unique()
+    return votes, gold
+
+
+def read_act(path: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Headerless ``worker, item, label, gold[, extra]`` CSV."""
+    raw = _strings(pl.read_csv(path, has_header=False, infer_schema=False))
+    worker, item, label, gold_label = raw.columns[:4]
+    votes = raw.select(item=pl.col(item), annotator=pl.col(worker), label=pl.col(label))
+    gold = raw.select(item=pl.col(item), gold=pl.col(gold_label)).unique()
+    return votes, gold
+
+
+def _codes(values: pl.Expr) -> pl.Expr:
+    return (values.rank("dense") - 1).cast(pl.Int64)
+
+
+def encode(name: str, votes: pl.DataFrame, gold: pl.DataFrame) -> Dataset:
+    """Dense codes: items and annotators in sorted order, classes by numeric value."""
+    if gold.get_column("item").is_duplicated().any():
+        raise SystemExit(f"{name}: an item has two different gold labels")
+    classes = (
+        pl.concat([votes.get_column("label"), gold.get_column("gold").alias("label")])
+        .cast(pl.Int64)
+        .unique()
+        .sort()
+    )
+    lookup = pl.DataFrame({"value": classes, "code": pl.int_range(len(classes), eager=True)})
+    coded = votes.with_columns(
+        _codes(pl.col("item")).alias("item_code"),
+        _codes(pl.col("annotator")).alias("annotator"),
+        pl.col("label").cast(pl.Int64).replace_strict(lookup["value"], lookup["code"]),
+    )
+    items = coded.select("item", "item_code").unique().sort("item_code")
+    gold_codes = items.join(gold, on="item", how="left").select(
+        pl.col("gold").cast(pl.Int64).replace_strict(lookup["value"], lookup["code"]).fill_null(-1)
+    )
+    encoded = EncodedVotes.from_frame(
+        coded.select(pl.col("item_code").alias("item"), "annotator", "label"),
+        n_items=len(items),
+        n_annotators=coded.get_column("annotator").n_unique(),
+        n_classes=len(classes),
+    )
+    return Dataset(name, encoded, gold_codes.to_series().to_numpy().astype(np.int64))
+
+
+def load_all(root: Path) -> list[Dataset]:
+    """Every dataset of the folder that has gold labels."""
+    loaders: dict[str, Callable[[], tuple[pl.DataFrame, pl.DataFrame]]] = {
+        "RTE": lambda: read_snow(root / "snow2008_rte.tsv"),
+        "TEMP": lambda: read_snow(root / "snow2008_temp.tsv"),
+        "WSD": lambda: read_snow(root / "snow2008_wsd.tsv"),
+        "Dog": lambda: read_sme(root / "sme_dog_crowd.txt", root / "sme_dog_truth.txt"),
+        "Web": lambda: read_sme(root / "sme_web_crowd.txt", root / "sme_web_truth.txt"),
+        "Bluebirds": lambda: read_sme(
+            root / "sme_bluebird_crowd.txt", root / "sme_bluebird_truth.txt"
+        ),
+        "MS": lambda: read_act(root / "act_MS.csv"),
+        "CF": lambda: read_act(root / "act_CF.csv"),
+        "SP": lambda: read_act(root / "act_SP.csv"),
+        "ZenCrowd": lambda: read_act(root / "act_ZenCrowd_all.csv"),
+    }
+    return [encode(name, *load()) for name, load in loaders.items()]
+
+
+def accuracy(proba: npt.NDArray[np.float64], gold: npt.NDArray[np.int64]) -> float:
+    """Share of gold-labelled items whose argmax (lowest index on ties) is the gold class."""
+    known = gold >= 0
+    return float((np.argmax(proba[known], axis=1) == gold[known]).mean())
+
+
+def expected_majority(data: Dataset) -> float:
+    """Majority accuracy expected when ties are broken uniformly at random."""
+    counts = vote_counts(data.votes)[data.gold >= 0]
+    gold = data.gold[data.gold >= 0]
+    top = counts == counts.max(axis=1, keepdims=True)
+    return float((top[np.arange(len(gold)), gold] / top.sum(axis=1)).mean())
+
+
+def evaluate(data: Dataset) -> str:
+    """One Markdown table row for one dataset."""
+    v = data.votes
+    scores = {name: get_method(name).fit_predict_proba(v) for name in METHODS}
+    ds = scores["dawid-skene"]
+    ref = REFERENCE.get(data.name, ("-", "-", "-"))
+    cells = [
+        data.name,
+        f"{v.n_items}/{v.n_annotators}/{v.n_votes}/{v.n_classes}",
+        str(scores["majority"].ties),
+        f"{accuracy(scores['shares'].proba, data.gold):.4f}",
+        f"{accuracy(scores['majority'].proba, data.gold):.4f}",
+        f"{expected_majority(data):.4f}",
+        f"{ref[0]} ({ref[1]})",
+        f"{accuracy(ds.proba, data.gold):.4f}",
+        ref[2],
+        f"{ds.n_iter}{'' if ds.converged else ' (not converged)'}",
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
+def synthetic(n_votes: int, *, n_classes: int = 5, seed: int = 0) -> EncodedVotes:
+    """Random votes from annotators right with probability 0.5 to 0.9, else uniform noise."""
+    rng = np.random.default_rng(seed)
+    n_items, n_annotators = n_votes // 10, max(n_votes // 500, 10)
+    truth = rng.integers(0, n_classes, n_items)
+    skill = rng.uniform(0.5, 0.9, n_annotators)
+    item = np.repeat(np.arange(n_items), 10)
+    annotator = rng.integers(0, n_annotators, item.size)
+    right = rng.random(item.size) < skill[annotator]
+    label = np.where(right, truth[item], rng.integers(0, n_classes, item.size))
+    return EncodedVotes(item, annotator, label, n_items, n_annotators, n_classes)
+
+
+def time_ds(name: str, votes: EncodedVotes) -> str:
+    """Wall-clock time of one Dawid-Skene fit, best of 3."""
+    best = np.inf
+    for _ in range(3):
+        start = time.perf_counter()
+        result = DawidSkene().fit_predict_proba(votes)
+        best = min(best, time.perf_counter() - start)
+    return (
+        f"| {name} | {votes.n_votes} | {votes.n_items} | {votes.n_annotators} | "
+        f"{votes.n_classes} | {result.n_iter} | {best:.3f} |"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the accuracy table and the timing table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="crowd data folder")
+    args = parser.parse_args(argv)
+    if not (args.data / "snow2008_rte.tsv").is_file():
+        print(f"crowd data not found in {args.data}; pass --data DIR", file=sys.stderr)
+        return 2
+    datasets = load_all(args.data)
+    print(
+        "| data | items/annotators/votes/K | ties | shares | majority | MV expected "
+        "| reference MV expected (crowd-kit) | Dawid-Skene | reference DS | DS iter |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for data in datasets:
+        print(evaluate(data))
+    largest = max(datasets, key=lambda d: d.votes.n_votes)
+    print("\n| Dawid-Skene timing | votes | items | annotators | K | iterations | seconds |")
+    print("|---|---|---|---|---|---|---|")
+    print(time_ds(largest.name, largest.votes))
+    for size in (100_000, 1_000_000):
+        print(time_ds(f"synthetic {size // 1000}k", synthetic(size)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,148 @@
+"""The Dawid & Skene (1979) EM model: one confusion matrix per annotator and a class prior.
+
+Model. Item ``i`` has a hidden true class ``t_i`` drawn from the prior ``pi``; annotator
+``a`` answers ``l`` with probability ``confusion[a, t_i, l]``, independently of the other
+votes. EM alternates
+
+- **M-step**: from posteriors ``T[i, k]``, ``pi_k`` is the mean posterior over items with
+  at least one vote, and ``confusion[a, k, l]`` is the posterior mass of class ``k`` over
+  the votes of ``a`` that answered ``l``, normalised over ``l``;
+- **E-step**: ``log T[i, k] = log pi_k + sum over votes (a, l) on i of
+  log confusion[a, k, l]``, normalised with log-sum-exp so that items with many votes do
+  not underflow.
+
+Initialisation: posteriors are the vote shares (an unvoted item gets the uniform row), and
+the first step is an M-step. Smoothing: ``_EPS = 1e-10`` is added to every confusion count
+and prior entry before normalising, so that no probability is exactly 0 and the logarithm
+stays finite; a confusion row with no mass at all (an annotator never seen on items of that
+class) thus becomes uniform. Stopping: the largest absolute change of any posterior between
+two E-steps is below ``tol``, or ``max_iter`` E-steps have run. An item without votes gets
+the class prior as its posterior.
+
+Every step is vectorised over votes with ``numpy.bincount`` on flat indices; the only
+Python loops are over iterations and over the K classes. The computation is deterministic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from labelprep.aggregation._encoded import (
+    AggregationResult,
+    EncodedVotes,
+    FloatArray,
+    IntArray,
+    count_ties,
+    vote_counts,
+)
+from labelprep.aggregation.shares import Shares
+from labelprep.errors import ConfigError
+
+_EPS = 1e-10
+
+
+def _m_step(
+    votes: EncodedVotes, answer: IntArray, posterior: FloatArray, voted: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """Class prior ``(K,)`` and row-normalised confusions ``(A, K, K)`` from posteriors.
+
+    ``answer`` is the flat index ``annotator * K + label`` of every vote.
+    """
+    k, n_ann = votes.n_classes, votes.n_annotators
+    prior = (posterior * voted[:, None]).sum(axis=0) + _EPS
+    prior /= prior.sum()
+    by_class = np.ascontiguousarray(posterior.T)  # (K, n_items): contiguous gathers
+    confusion = np.empty((n_ann, k, k))
+    for true_class in range(k):
+        weights = by_class[true_class][votes.item]
+        mass = np.bincount(answer, weights=weights, minlength=n_ann * k)
+        confusion[:, true_class, :] = mass.reshape(n_ann, k)
+    confusion += _EPS
+    confusion /= confusion.sum(axis=2, keepdims=True)
+    return prior, confusion
+
+
+def _e_step(
+    votes: EncodedVotes, answer: IntArray, prior: FloatArray, confusion: FloatArray
+) -> FloatArray:
+    """Posteriors ``(n_items, K)`` of the true class, computed in log space."""
+    k = votes.n_classes
+    # log_conf[t, a * K + l] = log confusion[a, t, l]
+    log_conf = np.log(confusion).transpose(1, 0, 2).reshape(k, -1)
+    log_post = np.empty((votes.n_items, k))
+    for true_class in range(k):
+        weights = log_conf[true_class][answer]
+        log_post[:, true_class] = np.bincount(votes.item, weights=weights, minlength=votes.n_items)
+    log_post += np.log(prior)
+    log_post -= log_post.max(axis=1, keepdims=True)
+    post = np.exp(log_post)
+    post /= post.sum(axis=1, keepdims=True)
+    return post
+
+
+def _accuracy(prior: FloatArray, confusion: FloatArray) -> FloatArray:
+    """Prior-weighted diagonal of each confusion matrix: P(answer = truth) per annotator."""
+    diagonals = np.diagonal(confusion, axis1=1, axis2=2)  # (A, K)
+    return np.asarray(diagonals @ prior, dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class DawidSkene:
+    """Dawid-Skene EM aggregation (see the module docstring for the exact model).
+
+    Parameters
+    ----------
+    max_iter
+        Maximum number of E-steps, ``>= 1``.
+    tol
+        Stop when the largest absolute change of any posterior is below this, ``> 0``.
+
+    Examples
+    --------
+    >>> from labelprep.aggregation import EncodedVotes
+    >>> v = EncodedVotes(item=[0, 0, 0, 1, 1, 1], annotator=[0, 1, 2, 0, 1, 2],
+    ...                  label=[0, 0, 1, 1, 1, 0], n_items=2, n_annotators=3, n_classes=2)
+    >>> result = DawidSkene().fit_predict_proba(v)
+    >>> result.hard_labels().tolist(), result.converged
+    ([0, 1], True)
+    """
+
+    max_iter: int = 100
+    tol: float = 1e-5
+
+    def __post_init__(self) -> None:
+        if isinstance(self.max_iter, bool) or int(self.max_iter) != self.max_iter:
+            raise ConfigError(f"dawid-skene: max_iter must be an integer, got {self.max_iter!r}.")
+        if self.max_iter < 1:
+            raise ConfigError(f"dawid-skene: max_iter must be >= 1, got {self.max_iter}.")
+        if not np.isfinite(self.tol) or self.tol <= 0:
+            raise ConfigError(f"dawid-skene: tol must be a finite number > 0, got {self.tol!r}.")
+
+    def fit_predict_proba(self, votes: EncodedVotes) -> AggregationResult:
+        """Run EM from the vote shares and return posteriors and fitted parameters."""
+        counts = vote_counts(votes)
+        n_votes = counts.sum(axis=1)
+        voted = (n_votes > 0).astype(np.float64)
+        answer = votes.annotator * votes.n_classes + votes.label
+        posterior = Shares().fit_predict_proba(votes).proba
+        prior, confusion = _m_step(votes, answer, posterior, voted)
+        n_iter, converged = 0, False
+        while n_iter < self.max_iter and not converged:
+            updated = _e_step(votes, answer, prior, confusion)
+            n_iter += 1
+            converged = bool(np.max(np.abs(updated - posterior), initial=0.0) < self.tol)
+            posterior = updated
+            prior, confusion = _m_step(votes, answer, posterior, voted)
+        return AggregationResult(
+            proba=posterior,
+            method="dawid_skene",
+            n_votes=n_votes,
+            ties=count_ties(counts),
+            annotator_accuracy=_accuracy(prior, confusion),
+            confusion=confusion,
+            class_prior=prior,
+            n_iter=n_iter,
+            converged=converged,
+        )
