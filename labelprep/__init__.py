@@ -8,6 +8,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from labelprep.checks import compare, validate
 from labelprep.config import Columns, Options
 from labelprep.errors import (
     ColumnNotFoundError,
@@ -18,6 +19,7 @@ from labelprep.errors import (
     VocabularyError,
 )
 from labelprep.pipeline import RunResult, class_stats, report, run
+from labelprep.sample import sample_paths
 from labelprep.schema import schema_json
 
 __all__ = [
@@ -32,7 +34,10 @@ __all__ = [
     "VocabularyError",
     "__version__",
     "class_stats",
+    "compare",
     "report",
     "run",
+    "sample_paths",
     "schema_json",
+    "validate",
 ]

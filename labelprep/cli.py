@@ -15,7 +15,9 @@ import click
 import polars as pl
 
 import labelprep
-from labelprep.errors import EXIT_INTERNAL, LabelprepError
+from labelprep.drift import COMPARE_FORMATS
+from labelprep.errors import EXIT_GATE_FAILED, EXIT_INTERNAL, LabelprepError
+from labelprep.gate import FORMATS, format_summary_markdown
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -197,6 +199,88 @@ def render_table(table: pl.DataFrame) -> str:
         fmt_str_lengths=60,
     ):
         return str(table.with_columns(pl.col("split").fill_null("(all)")))
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(sorted(FORMATS)),
+    default="text",
+    show_default=True,
+    help="How to print the verdict.",
+)
+@click.option(
+    "--max-reject-rate",
+    type=float,
+    help="Fail when the share of rejected rows is above this.  [default: 0]",
+)
+@click.option(
+    "--min-class-count", type=float, help="Fail when a class's count (by --count-by) is below this."
+)
+@click.option(
+    "--max-imbalance-ratio",
+    type=float,
+    help="Fail when largest / smallest non-zero class count is above this.",
+)
+@click.option(
+    "--require-classes/--no-require-classes",
+    default=None,
+    help="Fail when a class of the vocabulary has no examples.",
+)
+@click.option(
+    "--baseline",
+    help="Dataset, output directory, class_stats.parquet or "
+    "manifest.json to compare class priors against.",
+)
+@click.option("--max-linf", type=float, help="Fail when prior L-infinity vs baseline is above.")
+@click.option("--max-jsd", type=float, help="Fail when prior JSD (base 2) vs baseline is above.")
+@click.option("-o", "--output-dir", help="Also write the run's outputs here.")
+@click.option(
+    "--summary",
+    "summary_file",
+    type=click.Path(dir_okay=False),
+    help="Append a Markdown summary to this file (e.g. $GITHUB_STEP_SUMMARY).",
+)
+@input_options
+def validate(inputs: tuple[str, ...], fmt: str, summary_file: str | None, **kwargs: Any) -> None:
+    """The CI gate: check INPUTS; exit 0 when every gate passes, 1 when one fails."""
+    result = labelprep.validate(list(inputs), **_settings(kwargs))
+    click.echo(FORMATS[fmt](result))
+    if summary_file:
+        with open(summary_file, "a", encoding="utf-8") as handle:
+            handle.write(format_summary_markdown(result) + "\n")
+    if not result.passed:
+        sys.exit(EXIT_GATE_FAILED)
+
+
+@main.command()
+@click.argument("a")
+@click.argument("b", required=False)
+@click.option("--split-a", help="Use this split of A.")
+@click.option("--split-b", help="Use this split of B (or of A when B is omitted).")
+@click.option("--max-linf", type=float, help="Fail when the L-infinity distance is above this.")
+@click.option("--max-jsd", type=float, help="Fail when the JSD (base 2) is above this.")
+@click.option(
+    "--count-by",
+    type=click.Choice(["soft", "support", "hard"]),
+    help="Class count behind the priors.  [default: soft]",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(sorted(COMPARE_FORMATS)),
+    default="text",
+    show_default=True,
+    help="How to print the verdict.",
+)
+def compare(a: str, b: str | None, fmt: str, **kwargs: Any) -> None:
+    """Class-prior drift from A to B (datasets, output directories or class stats)."""
+    result = labelprep.compare(a, b, **kwargs)
+    click.echo(COMPARE_FORMATS[fmt](result))
+    if not result.passed:
+        sys.exit(EXIT_GATE_FAILED)
 
 
 @main.command()

@@ -26,6 +26,15 @@ CountBy = Literal["soft", "support", "hard"]
 InputFormat = Literal["csv", "tsv", "parquet", "jsonl"]
 
 CONFIG_FILE = "labelprep.toml"
+GATE_SETTINGS: tuple[str, ...] = (
+    "max_reject_rate",
+    "min_class_count",
+    "max_imbalance_ratio",
+    "require_classes",
+    "baseline",
+    "max_linf",
+    "max_jsd",
+)
 _CHOICES: dict[str, tuple[str, ...]] = {
     "partial": ("uniform", "prior"),
     "count_by": ("soft", "support", "hard"),
@@ -137,6 +146,9 @@ def build_options(values: Mapping[str, Any]) -> Options:
             column_kwargs[key[: -len("_column")]] = value
         elif key in _OPTION_NAMES:
             kwargs[key] = value
+        elif key not in GATE_SETTINGS:
+            known = [*_OPTION_NAMES, *GATE_SETTINGS, *(f"{c}_column" for c in _COLUMN_NAMES)]
+            raise ConfigError(f"unknown option {key!r}." + did_you_mean(key, known))
     unknown = set(column_kwargs) - _COLUMN_NAMES
     if unknown:
         name = sorted(unknown)[0]

@@ -6,6 +6,7 @@ contents of the directory, or the complete new set.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import shutil
@@ -81,18 +82,29 @@ def write_json(path: Path, data: Any) -> None:
     path.write_text(json.dumps(data, indent=2, sort_keys=False, allow_nan=False) + "\n")
 
 
-def parquet_metadata(classes: Sequence[str], features: dict[str, Any]) -> dict[str, str]:
-    """Key-value metadata: the class vocabulary, and Hugging Face ``datasets`` features."""
-    return {
+def parquet_metadata(
+    classes: Sequence[str], schema: pl.Schema, *, list_columns: Sequence[str] = ()
+) -> dict[str, str]:
+    """Key-value metadata of an output: the class vocabulary and ``datasets`` features.
+
+    pyarrow (and so pandas and Hugging Face ``datasets``) take a file's schema
+    metadata from its ``ARROW:schema`` entry, so that entry is written here too,
+    carrying the same keys.
+    """
+    features = hf_features(classes, schema, list_columns=list_columns)
+    keys = {
         "labelprep.classes": json.dumps(list(classes)),
         "huggingface": json.dumps({"info": {"features": features}}),
     }
+    arrow = pl.DataFrame(schema=schema).to_arrow().schema.with_metadata(keys)
+    encoded = base64.b64encode(arrow.serialize().to_pybytes()).decode("ascii")
+    return {**keys, "ARROW:schema": encoded}
 
 
 def hf_features(
     classes: Sequence[str], schema: pl.Schema, *, list_columns: Sequence[str]
 ) -> dict[str, Any]:
-    """``datasets`` features of the targets table (fixed-length lists, ClassLabel names)."""
+    """``datasets`` features: fixed-length lists, and ``hard_index`` as a ClassLabel."""
     features: dict[str, Any] = {}
     for name, dtype in schema.items():
         if name in list_columns:
@@ -102,7 +114,7 @@ def hf_features(
                 "length": len(classes),
                 "_type": "List",
             }
-        elif name == "hard_label":
+        elif name == "hard_index":
             features[name] = {"names": list(classes), "_type": "ClassLabel"}
         else:
             features[name] = {"dtype": _hf_dtype(dtype), "_type": "Value"}

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -38,7 +39,6 @@ from labelprep.outputs import (
     REJECTS,
     TARGETS,
     atomic_directory,
-    hf_features,
     output_entries,
     parquet_metadata,
     read_manifest,
@@ -46,9 +46,9 @@ from labelprep.outputs import (
     write_json,
     write_reports,
 )
-from labelprep.rejects import reject_rows
+from labelprep.rejects import REJECT_COLUMNS, reject_rows
 from labelprep.sample import sample_paths
-from labelprep.schema import class_stats_schema
+from labelprep.schema import class_stats_schema, targets_schema
 from labelprep.stats import class_counts, empty_partials, partial_sums, row_summary
 from labelprep.targets import TargetPlan, accepted, build_targets, mask, rejected, target
 from labelprep.vocab import Vocabulary, resolve_vocabulary
@@ -147,6 +147,7 @@ def output_frame(
         pl.concat_arr([mask(i).cast(pl.UInt8) for i in range(k)]).alias("mask"),
         pl.col("evidence"),
         pl.col("__hard").replace_strict(names, return_dtype=pl.String).alias("hard_label"),
+        pl.col("__hard").cast(pl.Int64).alias("hard_index"),
     ]
     if sample_weights is not None:
         weighted = [target(i) * w for i, w in enumerate(sample_weights)]
@@ -155,6 +156,10 @@ def output_frame(
         columns.append(pl.col("split"))
     columns.extend(pl.col(name) for name in prepared.options.keep)
     return accepted(wide).select(columns)
+
+
+def _plain_metadata(classes: Sequence[str]) -> dict[str, str]:
+    return {"labelprep.classes": json.dumps(list(classes))}
 
 
 def _reject_counts(wide: pl.LazyFrame) -> pl.LazyFrame:
@@ -182,14 +187,14 @@ def write_rows(
     """The main pass: sink targets and rejects, count everything on the way."""
     wide = targets_frame(prepared)
     out = output_frame(prepared, wide, sample_weights=sample_weights)
-    features = hf_features(
+    out = targets_schema(prepared.classes).validate(out)  # dtypes and columns, no data pass
+    metadata = parquet_metadata(
         prepared.classes, out.collect_schema(), list_columns=("soft_target", "mask")
     )
-    metadata = parquet_metadata(prepared.classes, features)
     sinks = [
         out.sink_parquet(folder / TARGETS, metadata=metadata, lazy=True),
         reject_rows(rejected(wide), prepared.plan).sink_parquet(
-            folder / REJECTS, metadata=parquet_metadata(prepared.classes, {}), lazy=True
+            folder / REJECTS, metadata=_plain_metadata(prepared.classes), lazy=True
         ),
     ]
     try:
@@ -230,7 +235,7 @@ def summarize(prepared: Prepared, counts: Counts, stats: pl.DataFrame) -> dict[s
             zip(by_reason["reason"], map(int, by_reason["rows"]), strict=True)
         ),
         **row_summary(counts.partials),
-        "dataset": dataset_summary(stats),
+        "dataset": dataset_summary(stats, count_by=prepared.options.count_by),
         "inputs": _rows_per_input(prepared, counts),
     }
 
@@ -293,7 +298,7 @@ def execute(prepared: Prepared, folder: Path) -> RunResult:
     counts = write_rows(prepared, folder, sample_weights=weights)
     result = result_of(prepared, counts, folder)
     result.class_stats.write_parquet(
-        folder / CLASS_STATS, metadata=parquet_metadata(prepared.classes, {})
+        folder / CLASS_STATS, metadata=_plain_metadata(prepared.classes)
     )
     write_reports(folder, result.class_stats, result.summary)
     write_manifest(folder, prepared, result)
@@ -419,3 +424,17 @@ def report(output_dir: str | Path) -> tuple[Path, Path]:
     }
     write_reports(folder, pl.read_parquet(stats_path), summary)
     return folder / "report.md", folder / "report.html"
+
+
+def inspect(prepared: Prepared, *, samples_per_reason: int) -> tuple[Counts, pl.DataFrame]:
+    """One pass that counts and keeps the first rejected rows of each reason."""
+    wide = targets_frame(prepared)
+    sample = (
+        reject_rows(rejected(wide), prepared.plan)
+        .group_by("reason", maintain_order=True)
+        .head(samples_per_reason)
+    )
+    partials, reject_counts, samples = pl.collect_all(
+        [_partials(prepared, wide), _reject_counts(wide), sample]
+    )
+    return Counts(_or_empty(partials, prepared), reject_counts), samples.select(REJECT_COLUMNS)

@@ -100,6 +100,7 @@ def targets_schema(classes: Sequence[str]) -> pa.DataFrameSchema:
             "mask": pa.Column(pl.Array(pl.UInt8, k)),
             "evidence": pa.Column(pl.String, pa.Check.str_matches(_evidence_pattern())),
             "hard_label": pa.Column(pl.String, pa.Check.isin(list(classes))),
+            "hard_index": pa.Column(pl.Int64, pa.Check.in_range(0, k - 1)),
             "sample_weight": pa.Column(pl.Float32, pa.Check.ge(0), required=False),
             "split": pa.Column(pl.String, nullable=True, required=False),
         },

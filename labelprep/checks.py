@@ -1,0 +1,311 @@
+"""The CI gate (:func:`validate`) and class-prior drift (:func:`compare`).
+
+Both read the same inputs as ``run``; neither writes anything unless asked
+(``validate(output_dir=...)`` also writes the run's outputs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from labelprep.config import GATE_SETTINGS, Options, config_settings
+from labelprep.drift import CompareReport, prior_drift
+from labelprep.errors import ConfigError
+from labelprep.gate import GateResult, RejectSample, ValidationReport, evaluate_threshold
+from labelprep.outputs import CLASS_STATS, MANIFEST, atomic_directory
+from labelprep.pipeline import (
+    Counts,
+    Prepared,
+    class_statistics,
+    execute,
+    inspect,
+    prepare,
+    resolve_run_inputs,
+    result_of,
+)
+
+COUNT_COLUMN = {"soft": "soft_mass", "support": "support", "hard": "hard_count"}
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The gates of ``validate``; ``None`` switches a gate off."""
+
+    max_reject_rate: float | None = 0.0
+    min_class_count: float | None = None
+    max_imbalance_ratio: float | None = None
+    require_classes: bool = False
+    baseline: str | None = None
+    max_linf: float | None = None
+    max_jsd: float | None = None
+
+
+@dataclass(frozen=True)
+class ClassCounts:
+    """Per-class counts of one side of a comparison."""
+
+    label: str
+    classes: tuple[str, ...]
+    counts: tuple[float, ...]
+
+
+def _split_gate_settings(settings: dict[str, Any]) -> tuple[Thresholds, dict[str, Any]]:
+    gates = {k: settings.pop(k) for k in GATE_SETTINGS if settings.get(k) is not None}
+    return Thresholds(**gates), settings
+
+
+def validate(
+    inputs: Sequence[str | Path] | str | Path,
+    *,
+    output_dir: str | Path | None = None,
+    samples_per_reason: int = 5,
+    config: str | Path | bool = True,
+    **settings: Any,
+) -> ValidationReport:
+    """Check inputs against the gates; write outputs only when ``output_dir`` is given.
+
+    Gates (keyword arguments, or the same keys in the config file):
+    ``max_reject_rate`` (default 0: any rejected row fails), ``min_class_count``
+    (every class's count, by ``count_by``, at least this), ``max_imbalance_ratio``,
+    ``require_classes`` (every class of the vocabulary present), ``baseline`` with
+    ``max_linf`` / ``max_jsd`` (class-prior drift against a baseline dataset, output
+    directory, ``class_stats.parquet`` or ``manifest.json``). Other keywords are the
+    options of :func:`labelprep.run`.
+
+    Examples
+    --------
+    >>> import labelprep
+    >>> report = labelprep.validate(labelprep.sample_paths()[:1], max_reject_rate=0.5)
+    >>> report.passed, report.rejects_by_reason["bad_sum"]
+    (True, 1)
+    """
+    paths, options = resolve_run_inputs(inputs, config=config, settings=settings)
+    thresholds, _ = _split_gate_settings({**_gate_config(config), **settings})
+    prepared = prepare(paths, options)
+    counts, samples = _counts_and_samples(prepared, output_dir, samples_per_reason)
+    result = result_of(prepared, counts, None)
+    gates = _gates(thresholds, prepared, result.class_stats, result.summary, settings)
+    return ValidationReport(
+        inputs=tuple(str(p) for p in paths),
+        rows_in=result.rows_in,
+        rows_accepted=result.rows_accepted,
+        rows_rejected=result.rows_rejected,
+        rejects_by_reason=result.rejects_by_reason,
+        samples=tuple(RejectSample(**row) for row in samples.iter_rows(named=True)),
+        gates=tuple(gates),
+        classes=prepared.classes,
+    )
+
+
+def _gate_config(config: str | Path | bool) -> dict[str, Any]:
+    return {k: v for k, v in config_settings(config).items() if k in GATE_SETTINGS}
+
+
+def _counts_and_samples(
+    prepared: Prepared, output_dir: str | Path | None, samples_per_reason: int
+) -> tuple[Counts, pl.DataFrame]:
+    counts, samples = inspect(prepared, samples_per_reason=samples_per_reason)
+    if output_dir is not None:
+        with atomic_directory(output_dir) as staging:
+            execute(prepared, staging)
+    return counts, samples
+
+
+def _gates(
+    t: Thresholds,
+    prepared: Prepared,
+    stats: pl.DataFrame,
+    summary: dict[str, Any],
+    settings: dict[str, Any],
+) -> list[GateResult]:
+    rows_in, rejected = summary["rows_in"], summary["rows_rejected"]
+    rate = rejected / rows_in if rows_in else 0.0
+    gates = [
+        evaluate_threshold(
+            "max_reject_rate",
+            rate,
+            t.max_reject_rate,
+            detail=f"{rejected} of {rows_in} rows rejected",
+        )
+    ]
+    counts = _overall_counts(stats, prepared.options)
+    if t.min_class_count is not None:
+        gates.append(_min_class_gate(counts, t.min_class_count, prepared.options))
+    if t.max_imbalance_ratio is not None:
+        ratio = summary["dataset"].get("imbalance_ratio")
+        gates.append(
+            evaluate_threshold("max_imbalance_ratio", float(ratio or 1.0), t.max_imbalance_ratio)
+        )
+    if t.require_classes:
+        gates.append(_require_classes_gate(counts))
+    if t.baseline is not None:
+        gates.extend(_baseline_gates(t, counts, settings))
+    elif t.max_linf is not None or t.max_jsd is not None:
+        raise ConfigError("max_linf / max_jsd need a baseline: pass --baseline FILE.")
+    return gates
+
+
+def _overall_counts(stats: pl.DataFrame, options: Options) -> ClassCounts:
+    overall = stats.filter(pl.col("split").is_null()).sort("index")
+    column = COUNT_COLUMN[options.count_by]
+    return ClassCounts("inputs", tuple(overall["class"]), tuple(float(v) for v in overall[column]))
+
+
+def _min_class_gate(counts: ClassCounts, threshold: float, options: Options) -> GateResult:
+    smallest = min(range(len(counts.counts)), key=lambda i: (counts.counts[i], i))
+    return evaluate_threshold(
+        "min_class_count",
+        counts.counts[smallest],
+        threshold,
+        higher_is_worse=False,
+        describe=f"smallest class count ({options.count_by})",
+        detail=f"class {counts.classes[smallest]!r}",
+    )
+
+
+def _require_classes_gate(counts: ClassCounts) -> GateResult:
+    missing = [c for c, n in zip(counts.classes, counts.counts, strict=True) if n <= 0]
+    detail = "missing: " + ", ".join(missing) if missing else "all classes present"
+    return evaluate_threshold(
+        "require_classes",
+        float(len(missing)),
+        0.0,
+        describe="classes with no examples",
+        detail=detail,
+    )
+
+
+def _baseline_gates(
+    t: Thresholds, counts: ClassCounts, settings: dict[str, Any]
+) -> list[GateResult]:
+    assert t.baseline is not None
+    base = load_class_counts(t.baseline, settings=settings)
+    drift = _drift(base, counts)
+    return [
+        evaluate_threshold(
+            "max_linf",
+            drift.linf,
+            t.max_linf,
+            describe="class-prior L-infinity vs baseline",
+            detail=f"largest on {drift.linf_class!r}",
+        ),
+        evaluate_threshold(
+            "max_jsd",
+            drift.jsd,
+            t.max_jsd,
+            describe="class-prior Jensen-Shannon divergence vs baseline",
+        ),
+    ]
+
+
+def _drift(a: ClassCounts, b: ClassCounts) -> Any:
+    """Drift between two sides, aligned on the union of their class names."""
+    classes = list(dict.fromkeys([*a.classes, *b.classes]))
+    lookup_a = dict(zip(a.classes, a.counts, strict=True))
+    lookup_b = dict(zip(b.classes, b.counts, strict=True))
+    return prior_drift(
+        classes, [lookup_a.get(c, 0.0) for c in classes], [lookup_b.get(c, 0.0) for c in classes]
+    )
+
+
+def load_class_counts(
+    source: str | Path,
+    *,
+    split: str | None = None,
+    settings: dict[str, Any] | None = None,
+) -> ClassCounts:
+    """Per-class counts from a dataset, a run's output directory, its ``class_stats.parquet``
+    or its ``manifest.json`` (by ``count_by``; of one split when ``split`` is given)."""
+    settings = dict(settings or {})
+    count_by = settings.get("count_by") or "soft"
+    stats = load_stats(source, settings=settings)
+    return _counts_of_split(stats, str(source), split, COUNT_COLUMN[count_by])
+
+
+def load_stats(source: str | Path, *, settings: dict[str, Any]) -> pl.DataFrame:
+    """The class statistics of a dataset, or those a run already wrote."""
+    stats_path = _stats_path(Path(source))
+    if stats_path is not None:
+        if not stats_path.is_file():
+            raise ConfigError(f"{source}: no {CLASS_STATS} found there.")
+        return pl.read_parquet(stats_path)
+    paths, options = resolve_run_inputs([source], config=False, settings=settings)
+    prepared = prepare(paths, options)
+    return class_statistics(prepared, inspect(prepared, samples_per_reason=0)[0])
+
+
+def _stats_path(path: Path) -> Path | None:
+    if path.is_dir():
+        return path / CLASS_STATS
+    if path.name == MANIFEST:
+        return path.with_name(CLASS_STATS)
+    if path.name == CLASS_STATS or (path.suffix == ".parquet" and _is_class_stats(path)):
+        return path
+    return None
+
+
+def _is_class_stats(path: Path) -> bool:
+    names = pl.read_parquet_schema(path)
+    return {"class", "index", "soft_mass", "prior"} <= set(names)
+
+
+def _counts_of_split(
+    stats: pl.DataFrame, label: str, split: str | None, column: str
+) -> ClassCounts:
+    block = stats.filter(pl.col("split").is_null() if split is None else pl.col("split") == split)
+    if block.is_empty():
+        found = sorted(s for s in stats["split"].unique().to_list() if s is not None)
+        raise ConfigError(
+            f"{label}: no split {split!r}; the splits are: {', '.join(found) or '(none)'}."
+        )
+    block = block.sort("index")
+    name = label if split is None else f"{label} [{split}]"
+    return ClassCounts(name, tuple(block["class"]), tuple(float(v) for v in block[column]))
+
+
+def compare(
+    a: str | Path,
+    b: str | Path | None = None,
+    *,
+    split_a: str | None = None,
+    split_b: str | None = None,
+    max_linf: float | None = None,
+    max_jsd: float | None = None,
+    **settings: Any,
+) -> CompareReport:
+    """Class-prior drift from ``a`` to ``b`` (datasets, output directories, class stats).
+
+    With ``b`` omitted, compares two splits of ``a`` (``split_a`` and ``split_b``).
+    A gate fails when its distance is strictly above its threshold.
+
+    Examples
+    --------
+    >>> import labelprep
+    >>> report = labelprep.compare(labelprep.sample_paths()[0], split_a="train", split_b="val")
+    >>> round(report.drift.linf, 4) > 0
+    True
+    """
+    column = COUNT_COLUMN[settings.get("count_by") or "soft"]
+    stats_a = load_stats(a, settings=settings)
+    stats_b = stats_a if b is None else load_stats(b, settings=settings)
+    side_a = _counts_of_split(stats_a, str(a), split_a, column)
+    side_b = _counts_of_split(stats_b, str(b if b is not None else a), split_b, column)
+    drift = _drift(side_a, side_b)
+    gates = (
+        evaluate_threshold(
+            "max_linf",
+            drift.linf,
+            max_linf,
+            describe="class-prior L-infinity",
+            detail=f"largest on {drift.linf_class!r}",
+        ),
+        evaluate_threshold(
+            "max_jsd", drift.jsd, max_jsd, describe="class-prior Jensen-Shannon divergence"
+        ),
+    )
+    return CompareReport(side_a.label, side_b.label, drift, gates)
