@@ -40,9 +40,10 @@ class ColumnNotFoundError(InputError):
     ) -> ColumnNotFoundError:
         available = list(available)
         hint = did_you_mean(missing, available)
+        flag = {"id": " (or pass --id-column NAME)"}.get(role, "")
         return cls(
             f"{source}: the {role} column {missing!r} is missing; "
-            f"the file has {', '.join(map(repr, available)) or 'no columns'}.{hint}"
+            f"the file has {', '.join(map(repr, available)) or 'no columns'}.{hint}{flag}"
         )
 
 
@@ -62,5 +63,6 @@ class GateFailedError(LabelprepError):
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """Return ``" Did you mean 'x'?"`` for the closest choice, or an empty string."""
-    close = get_close_matches(word, list(choices), n=1)
-    return f" Did you mean {close[0]!r}?" if close else ""
+    by_lower = {choice.lower(): choice for choice in choices}
+    close = get_close_matches(word.lower(), list(by_lower), n=1)
+    return f" Did you mean {by_lower[close[0]]!r}?" if close else ""

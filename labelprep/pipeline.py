@@ -99,7 +99,7 @@ def prepare(inputs: Sequence[str | Path], options: Options) -> Prepared:
         index_of=vocabulary.index_of(),
         options=options,
         raw_is_string=tuple(
-            schema[raw_class_column(i)] in (pl.String, pl.Null)
+            schema[raw_class_column(i)] == pl.String
             for i in range(len(vocabulary.classes))
         ),
     )
