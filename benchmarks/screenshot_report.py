@@ -53,7 +53,7 @@ def write_example(directory: Path) -> Path:
     """Render the SPEC's 4-row soft-label example (with a train split) to report.html."""
     import polars as pl
 
-    from labelprep.report import render_html
+    from labelprep.rendering import render_html
     from labelprep.weights import add_weights, dataset_summary
 
     uint = pl.UInt64

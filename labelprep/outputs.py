@@ -154,7 +154,7 @@ def output_entries(folder: Path) -> list[dict[str, Any]]:
 
 def write_reports(folder: Path, stats: pl.DataFrame, summary: dict[str, Any]) -> None:
     """``report.md`` and ``report.html`` of a run."""
-    from labelprep.report import render_html, render_markdown
+    from labelprep.rendering import render_html, render_markdown
 
     (folder / "report.md").write_text(render_markdown(stats, summary), encoding="utf-8")
     (folder / "report.html").write_text(render_html(stats, summary), encoding="utf-8")

@@ -43,7 +43,7 @@ def _row_check(name: str, condition: pl.Expr, error: str) -> pa.Check:
     def check(data: pa.PolarsData) -> pl.LazyFrame:
         return data.lazyframe.select((~condition).fill_null(True).alias(name))
 
-    return pa.Check(check, name=name, error=error)
+    return pa.Check(check, name=name, error=f"{name}: {error}")
 
 
 def input_schema(plan: TargetPlan) -> pa.DataFrameSchema:
@@ -64,7 +64,7 @@ def _array_check(name: str, build: Callable[[], pl.Expr], error: str) -> pa.Chec
     def check(data: pa.PolarsData) -> pl.LazyFrame:
         return data.lazyframe.select(build().alias(name))
 
-    return pa.Check(check, name=name, error=error)
+    return pa.Check(check, name=name, error=f"{name}: {error}")
 
 
 def _target_checks(k: int) -> list[pa.Check]:
@@ -179,7 +179,7 @@ def _example_classes() -> tuple[str, ...]:
 
 
 def _describe_check(check: pa.Check) -> dict[str, Any]:
-    text = str(check.error or check.name)
+    text = str(check.error or check.name).removeprefix(f"{check.name}: ")
     for i, name in enumerate(_example_classes()):
         text = text.replace(repr(name), f"'<class {i}>'")
     return {"name": check.name, "description": text}

@@ -141,6 +141,7 @@ def test_refuses_to_replace_a_folder_that_is_not_an_output(write, tmp_path):
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "precious.txt").write_text("keep me")
     with pytest.raises(labelprep.ConfigError, match="not empty and holds no labelprep"):
-        labelprep.run([write("g.csv", "id,label\n1,x\n")], output_dir=tmp_path / "out",
-                      config=False)
+        labelprep.run(
+            [write("g.csv", "id,label\n1,x\n")], output_dir=tmp_path / "out", config=False
+        )
     assert (tmp_path / "out" / "precious.txt").read_text() == "keep me"

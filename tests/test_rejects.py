@@ -47,8 +47,14 @@ def test_each_bad_row_has_its_reason_line_column_and_value(write, run):
     result, out = run([path])
     rejects = rejects_of(out)
     got = list(
-        zip(rejects["row"], rejects["id"], rejects["reason"], rejects["column"],
-            rejects["value"], strict=True)
+        zip(
+            rejects["row"],
+            rejects["id"],
+            rejects["reason"],
+            rejects["column"],
+            rejects["value"],
+            strict=True,
+        )
     )
     assert got == EXPECTED
     assert set(rejects["source"]) == {str(path)}

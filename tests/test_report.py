@@ -12,7 +12,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from labelprep.report import render_html, render_markdown
+from labelprep.rendering import render_html, render_markdown
 from labelprep.weights import add_weights, dataset_summary
 
 GOLDEN = Path(__file__).parent / "golden" / "report_4row.md"

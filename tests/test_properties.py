@@ -1,0 +1,56 @@
+"""Properties over random inputs: targets are distributions, mass only where the mask
+allows it, and every row is accounted for."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import labelprep
+
+CLASSES = ("a", "b", "c", "d")
+probability = st.one_of(
+    st.none(), st.floats(min_value=-0.2, max_value=1.2), st.just(0.0), st.just(float("nan"))
+)
+subset = st.lists(st.sampled_from([*CLASSES, "zz"]), max_size=4, unique=True)
+row = st.fixed_dictionaries(
+    {
+        "id": st.one_of(st.none(), st.sampled_from([f"i{n}" for n in range(30)])),
+        "probs": st.one_of(st.none(), st.lists(probability, min_size=3, max_size=5)),
+        "label": st.one_of(st.none(), st.sampled_from([*CLASSES, "1", "9", "zz"])),
+        "excluded": st.one_of(st.none(), subset),
+        "candidates": st.one_of(st.none(), subset),
+    }
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=st.lists(row, min_size=1, max_size=25), smoothing=st.sampled_from([0.0, 0.1]))
+def test_targets_are_distributions_and_rows_are_conserved(rows, smoothing):
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "rows.parquet"
+        pl.DataFrame(rows, schema_overrides={"probs": pl.List(pl.Float64)}).write_parquet(path)
+        result = labelprep.run(
+            [path],
+            output_dir=Path(folder) / "out",
+            config=False,
+            classes=",".join(CLASSES),
+            smoothing=smoothing,
+            renormalize=True,
+        )
+        targets = pl.read_parquet(Path(folder) / "out" / "targets.parquet")
+        rejects = pl.read_parquet(Path(folder) / "out" / "rejects.parquet")
+    assert result.rows_in == len(rows) == targets.height + rejects.height
+    if targets.height:
+        soft = np.asarray(targets["soft_target"].to_list(), dtype=np.float64)
+        mask = np.asarray(targets["mask"].to_list())
+        assert (soft >= 0).all()
+        assert np.allclose(soft.sum(axis=1), 1.0, atol=1e-6)
+        assert (soft[mask == 0] == 0).all()
+        assert set(np.unique(mask)) <= {0, 1}
+        assert targets["id"].is_unique().all()

@@ -1,0 +1,146 @@
+"""The Pandera contracts: each check really fires, agrees with the pipeline, and the
+files in schemas/ match the models."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandera.polars as pa
+import polars as pl
+import pytest
+
+import labelprep
+from labelprep.config import Options
+from labelprep.ingest import RAW_CANDIDATES, RAW_EXCLUDED, RAW_LABEL, RAW_PROBS
+from labelprep.schema import (
+    CONTRACTS,
+    class_stats_schema,
+    input_schema,
+    rejects_schema,
+    schema_json,
+    targets_schema,
+)
+from labelprep.targets import REASONS, TargetPlan, parse_evidence, reason_expr
+
+SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
+CLASSES = ("a", "b", "c")
+
+
+def plan(**options: object) -> TargetPlan:
+    index = {name: i for i, name in enumerate(CLASSES)} | {"0": 0, "1": 1, "2": 2}
+    return TargetPlan(CLASSES, index, Options(**options), (True, True, True))  # type: ignore[arg-type]
+
+
+def canonical(rows: list[dict[str, object]]) -> pl.LazyFrame:
+    """Rows in the canonical shape ingest produces (raw class columns as text)."""
+    schema = {
+        "id": pl.String,
+        RAW_LABEL: pl.String,
+        RAW_PROBS: pl.List(pl.String),
+        RAW_EXCLUDED: pl.List(pl.String),
+        RAW_CANDIDATES: pl.List(pl.String),
+        "__raw0": pl.String,
+        "__raw1": pl.String,
+        "__raw2": pl.String,
+    }
+    return pl.LazyFrame(rows, schema=schema)
+
+
+ONE_ROW_PER_REASON: dict[str, dict[str, object]] = {
+    "missing_id": {"id": None, RAW_LABEL: "a"},
+    "duplicate_id": {"id": "ok", RAW_LABEL: "b"},
+    "not_a_number": {"id": "n", "__raw0": "x", "__raw1": "0.5", "__raw2": "0.5"},
+    "wrong_length": {"id": "w", RAW_PROBS: ["0.5", "0.5"]},
+    "negative_probability": {"id": "neg", "__raw0": "-0.5", "__raw1": "1", "__raw2": "0.5"},
+    "probability_above_one": {"id": "big", "__raw0": "1.5", "__raw1": "0", "__raw2": "0"},
+    "unknown_class": {"id": "u", RAW_LABEL: "zebra"},
+    "no_evidence": {"id": "e"},
+    "bad_sum": {"id": "s", "__raw0": "0.5", "__raw1": "0.2", "__raw2": "0"},
+    "conflict": {"id": "c", RAW_LABEL: "a", RAW_EXCLUDED: ["a"]},
+    "all_excluded": {"id": "x", RAW_EXCLUDED: ["a", "b", "c"]},
+}
+
+
+def parsed(rows: list[dict[str, object]]) -> pl.DataFrame:
+    return parse_evidence(canonical(rows), plan()).collect()
+
+
+def failing_checks(frame: pl.DataFrame) -> dict[int, set[str]]:
+    """Row index -> names of the Pandera checks that fail on it."""
+    with pytest.raises(pa.errors.SchemaErrors) as caught:
+        input_schema(plan()).validate(frame, lazy=True)
+    cases = caught.value.failure_cases.filter(pl.col("check_number").is_not_null())
+    failing: dict[int, set[str]] = {}
+    for index, check in cases.select("index", "check").iter_rows():
+        failing.setdefault(index, set()).add(check.split(":")[0])  # "code: description"
+    return failing
+
+
+@pytest.mark.parametrize("reason", REASONS)
+def test_each_pandera_check_fires_and_agrees_with_the_pipeline(reason):
+    rows = [{"id": "ok", RAW_LABEL: "a"}, ONE_ROW_PER_REASON[reason]]
+    frame = parsed(rows)
+    failing = failing_checks(frame)
+    assert 0 not in failing  # the clean row passes every check
+    assert reason in failing[1]
+    pipeline_reason = frame.select(reason_expr(plan()))[1, 0]
+    assert pipeline_reason == reason
+
+
+def test_a_clean_frame_passes_the_input_schema():
+    frame = parsed([{"id": "ok", RAW_LABEL: "a"}, {"id": "p", RAW_PROBS: ["0.2", "0.3", "0.5"]}])
+    assert input_schema(plan()).validate(frame, lazy=True).height == 2
+
+
+def test_output_schemas_accept_a_real_run(write, run):
+    _, out = run([write("l.csv", "id,label,excluded\n1,a,\n2,,a\n3,zebra,\n")], classes="a,b,c")
+    targets = pl.read_parquet(out / "targets.parquet")
+    targets_schema(CLASSES).validate(targets, lazy=True)
+    rejects_schema().validate(pl.read_parquet(out / "rejects.parquet"), lazy=True)
+    class_stats_schema(CLASSES).validate(pl.read_parquet(out / "class_stats.parquet"), lazy=True)
+
+
+@pytest.mark.parametrize(
+    ("soft_target", "mask", "check"),
+    [
+        ([0.5, 0.6, -0.1], [1, 1, 1], "soft_target_non_negative"),
+        ([0.5, 0.4, 0.0], [1, 1, 0], "soft_target_sums_to_one"),
+        ([0.5, 0.5, 0.0], [1, 2, 0], "mask_is_binary"),
+        ([0.5, 0.5, 0.0], [1, 0, 0], "mass_only_where_mask"),
+    ],
+)
+def test_target_array_checks_fire(soft_target, mask, check):
+    """Pandera's built-in checks skip array columns: these custom checks must not."""
+    frame = pl.DataFrame(
+        {
+            "id": ["good", "bad"],
+            "soft_target": [[1.0, 0.0, 0.0], soft_target],
+            "mask": [[1, 0, 0], mask],
+            "evidence": ["label", "probs"],
+            "hard_label": ["a", "a"],
+            "hard_index": [0, 0],
+        },
+        schema_overrides={"soft_target": pl.Array(pl.Float32, 3), "mask": pl.Array(pl.UInt8, 3)},
+    )
+    with pytest.raises(pa.errors.SchemaErrors) as caught:
+        targets_schema(CLASSES).validate(frame, lazy=True)
+    failures = caught.value.failure_cases.with_columns(pl.col("check").str.extract(r"^(\w+):"))
+    assert check in failures["check"].to_list()
+    assert set(failures.filter(pl.col("check") == check)["index"].to_list()) == {1}
+
+
+def test_class_stats_schema_rejects_an_infinite_weight():
+    stats = labelprep.class_stats(labelprep.sample_paths(), config=False)
+    broken = stats.with_columns(pl.lit(float("inf")).alias("balanced"))
+    with pytest.raises(pa.errors.SchemaErrors, match="finite"):
+        class_stats_schema(("c1", "c2", "c3", "c4")).validate(broken, lazy=True)
+
+
+@pytest.mark.parametrize("name", CONTRACTS)
+def test_schema_files_match_the_models(name):
+    """schemas/*.json are generated by `labelprep schema NAME`; regenerate on change."""
+    on_disk = json.loads((SCHEMAS / f"{name}.json").read_text())
+    assert on_disk == json.loads(schema_json(name)), (
+        f"run: labelprep schema {name} > schemas/{name}.json"
+    )
