@@ -31,7 +31,7 @@ def test_every_format_gives_the_same_targets(write, write_jsonl, write_parquet, 
 def test_globs_expand_in_sorted_order(write, run, tmp_path):
     write("part-2.csv", "id,label\n2,x\n")
     write("part-1.csv", "id,label\n1,y\n")
-    result, out = run([str(tmp_path / "part-*.csv")], classes="x,y")
+    result, _ = run([str(tmp_path / "part-*.csv")], classes="x,y")
     assert [i["path"] for i in result.summary["inputs"]] == [
         str(tmp_path / "part-1.csv"),
         str(tmp_path / "part-2.csv"),
@@ -112,7 +112,7 @@ def test_utf16_text_is_refused(tmp_path):
 def test_corrupt_parquet_is_refused(tmp_path):
     path = tmp_path / "broken.parquet"
     path.write_bytes(b"PAR1 this is not parquet")
-    with pytest.raises(InputError, match="broken.parquet: cannot read it as parquet"):
+    with pytest.raises(InputError, match=r"broken\.parquet: cannot read it as parquet"):
         labelprep.run([path], output_dir=tmp_path / "out", config=False)
     assert no_outputs_left(tmp_path)
 
