@@ -46,6 +46,23 @@ id\tlabel\texcluded\tcandidates\tsplit
 """
 
 
+VOTES = """\
+id,annotator,label,split
+401,ann1,c1,train
+401,ann2,c1,train
+401,ann3,c2,train
+402,ann1,c3,train
+402,ann2,c3,train
+402,ann3,c3,train
+403,ann1,c2,val
+403,ann2,c4,val
+403,ann3,c2,val
+404,ann1,c4,train
+404,ann2,c1,train
+404,ann3,c9,train
+"""
+
+
 def mixed_parquet() -> pl.DataFrame:
     return pl.DataFrame(
         {
@@ -63,6 +80,7 @@ def main() -> None:
     (HERE / "soft_wide.csv").write_text(SOFT_WIDE)
     (HERE / "partial.jsonl").write_text("".join(json.dumps(r) + "\n" for r in PARTIAL))
     (HERE / "mixed.tsv").write_text(MIXED_TSV)
+    (HERE / "votes.csv").write_text(VOTES)
     mixed_parquet().write_parquet(HERE / "mixed.parquet")
 
 

@@ -18,7 +18,7 @@ from labelprep.errors import (
     LabelprepError,
     VocabularyError,
 )
-from labelprep.pipeline import RunResult, class_stats, report, run
+from labelprep.pipeline import RunResult, aggregate, class_stats, report, run
 from labelprep.sample import sample_paths
 from labelprep.schema import schema_json
 
@@ -33,6 +33,7 @@ __all__ = [
     "RunResult",
     "VocabularyError",
     "__version__",
+    "aggregate",
     "class_stats",
     "compare",
     "report",

@@ -85,7 +85,8 @@ def validate(
     (True, 1)
     """
     paths, options = resolve_run_inputs(inputs, config=config, settings=settings)
-    thresholds, _ = _split_gate_settings({**_gate_config(config), **settings})
+    given = {k: v for k, v in settings.items() if v is not None}
+    thresholds, _ = _split_gate_settings({**_gate_config(config), **given})
     prepared = prepare(paths, options)
     counts, samples = _counts_and_samples(prepared, output_dir, samples_per_reason)
     result = result_of(prepared, counts, None)

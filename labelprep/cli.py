@@ -284,6 +284,78 @@ def compare(a: str, b: str | None, fmt: str, **kwargs: Any) -> None:
 
 
 @main.command()
+@click.argument("votes", nargs=-1, required=True)
+@click.option(
+    "-o",
+    "--output-dir",
+    default="labelprep-out",
+    show_default=True,
+    help="Output directory (replaced atomically).",
+)
+@click.option(
+    "--method",
+    type=click.Choice(["shares", "majority", "dawid-skene"]),
+    default="shares",
+    show_default=True,
+    help="How votes become a soft target.",
+)
+@click.option(
+    "--alpha", type=float, default=0.0, show_default=True, help="Additive smoothing of vote shares."
+)
+@click.option(
+    "--max-iter", type=int, default=100, show_default=True, help="Dawid-Skene: most EM iterations."
+)
+@click.option(
+    "--tol",
+    type=float,
+    default=1e-5,
+    show_default=True,
+    help="Dawid-Skene: stop when no posterior moves more than this.",
+)
+@click.option(
+    "--layout",
+    type=click.Choice(["long", "wide"]),
+    default="long",
+    show_default=True,
+    help="long: id, annotator, label rows; wide: one column per annotator.",
+)
+@click.option(
+    "--missing",
+    default="-1",
+    show_default=True,
+    help="Wide layout: the value meaning 'no vote' (empty cells too).",
+)
+@click.option(
+    "--duplicates",
+    type=click.Choice(["keep", "first", "reject"]),
+    default="keep",
+    show_default=True,
+    help="A second vote of one annotator on one item.",
+)
+@input_options
+def aggregate(votes: tuple[str, ...], output_dir: str, **kwargs: Any) -> None:
+    """Turn annotators' VOTES into soft targets, with agreement statistics."""
+    result = labelprep.aggregate(list(votes), output_dir=output_dir, **_settings(kwargs))
+    _notices(result.notices)
+    info = result.summary["votes"]
+    agreement = info["agreement"]
+    click.echo(
+        f"{info['votes_in']} votes ({info['votes_rejected']} rejected) -> "
+        f"{result.rows_accepted} items by {info['method']}; "
+        f"{info['ties']} tied pluralities"
+    )
+    click.echo(
+        f"Krippendorff's alpha {_fmt(agreement.get('krippendorff_alpha'))}, "
+        f"Fleiss' kappa {_fmt(agreement.get('fleiss_kappa'))}"
+    )
+    click.echo(f"wrote {output_dir}/ (annotators.parquet included)")
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
+
+
+@main.command()
 @click.argument("output_dir", type=click.Path(file_okay=False))
 def report(output_dir: str) -> None:
     """Re-render report.md and report.html from a run's OUTPUT_DIR."""

@@ -32,6 +32,7 @@ from labelprep.errors import ColumnNotFoundError, InputError
 SOURCE, ROW = "__source", "__row"
 RAW_LABEL, RAW_PROBS = "__raw_label", "__raw_probs"
 RAW_EXCLUDED, RAW_CANDIDATES = "__raw_excluded", "__raw_candidates"
+VOTES, PRE_REASON = "__votes", "__pre_reason"  # set on rows that come from vote files
 
 EXTENSIONS: dict[str, InputFormat] = {
     ".csv": "csv",
@@ -195,6 +196,8 @@ def canonical_frame(
         raw_list(cols.probs).alias(RAW_PROBS),
         raw_list(cols.excluded).alias(RAW_EXCLUDED),
         raw_list(cols.candidates).alias(RAW_CANDIDATES),
+        pl.lit(False).alias(VOTES),
+        pl.lit(None, dtype=pl.String).alias(PRE_REASON),
     ]
     for index, name in enumerate(class_columns):
         exprs.append(
@@ -215,3 +218,28 @@ def check_keep_columns(source: InputFile, keep: Sequence[str]) -> None:
             raise ColumnNotFoundError.from_missing_and_available(
                 name, source.columns, source=source.path, role="--keep"
             )
+
+
+def with_missing_columns(lf: pl.LazyFrame, k: int) -> pl.LazyFrame:
+    """Add any canonical column the inputs did not provide, as nulls of its type."""
+    types: dict[str, pl.DataType] = {
+        RAW_LABEL: pl.String(),
+        RAW_PROBS: pl.List(pl.String),
+        RAW_EXCLUDED: pl.List(pl.String),
+        RAW_CANDIDATES: pl.List(pl.String),
+        VOTES: pl.Boolean(),
+        PRE_REASON: pl.String(),
+        **{raw_class_column(i): pl.Null() for i in range(k)},
+    }
+    present = lf.collect_schema().names()
+    missing = [pl.lit(None, dtype=t).alias(n) for n, t in types.items() if n not in present]
+    return lf.with_columns(missing) if missing else lf
+
+
+def collect_all(frames: Sequence[pl.LazyFrame]) -> list[pl.DataFrame]:
+    """Run queries over the inputs; a data problem met while reading (a bad byte deep in
+    a file, a type that changes mid-file) becomes an :class:`InputError`."""
+    try:
+        return pl.collect_all(frames)
+    except pl.exceptions.PolarsError as exc:
+        raise InputError(f"cannot read the input: {_first_line(exc)}") from exc

@@ -24,6 +24,7 @@ MANIFEST = "manifest.json"
 TARGETS = "targets.parquet"
 REJECTS = "rejects.parquet"
 CLASS_STATS = "class_stats.parquet"
+ANNOTATORS = "annotators.parquet"
 _CHUNK = 1 << 20
 
 

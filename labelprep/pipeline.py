@@ -23,17 +23,20 @@ import polars as pl
 
 from labelprep import __version__
 from labelprep.config import Options, build_options, config_settings
-from labelprep.errors import ColumnNotFoundError, ConfigError, InputError
+from labelprep.errors import ColumnNotFoundError, ConfigError
 from labelprep.ingest import (
     SOURCE,
     InputFile,
     canonical_frame,
     check_keep_columns,
+    collect_all,
     open_input,
     raw_class_column,
     resolve_paths,
+    with_missing_columns,
 )
 from labelprep.outputs import (
+    ANNOTATORS,
     CLASS_STATS,
     MANIFEST,
     REJECTS,
@@ -52,6 +55,16 @@ from labelprep.schema import class_stats_schema, targets_schema
 from labelprep.stats import class_counts, empty_partials, partial_sums, row_summary
 from labelprep.targets import TargetPlan, accepted, build_targets, mask, rejected, target
 from labelprep.vocab import Vocabulary, resolve_vocabulary
+from labelprep.votes import (
+    AggregatedVotes,
+    DuplicatePolicy,
+    VoteLayout,
+    VoteSettings,
+    aggregate_files,
+    is_vote_file,
+    long_votes,
+    vocabulary_frame,
+)
 from labelprep.weights import add_weights, dataset_summary
 
 
@@ -65,6 +78,7 @@ class Prepared:
     plan: TargetPlan
     has_split: bool
     options: Options
+    votes: AggregatedVotes | None = None
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -79,34 +93,55 @@ class Counts:
     rejects: pl.DataFrame  # source, reason, rows
 
 
-def prepare(inputs: Sequence[str | Path], options: Options) -> Prepared:
-    """Scan the inputs, fix the vocabulary and the target plan."""
+def prepare(
+    inputs: Sequence[str | Path], options: Options, *, votes: VoteSettings | None = None
+) -> Prepared:
+    """Scan the inputs, fix the vocabulary and the target plan.
+
+    Files with an annotator column (or every file, with ``votes.layout="wide"``) are
+    vote files: their votes are aggregated (``votes.method``, vote shares by default).
+    """
+    votes = votes or VoteSettings()
     opened = [open_input(path, options) for path in resolve_paths(inputs)]
-    sources = tuple(source for source, _ in opened)
-    for source in sources:
+    for source, _ in opened:
         check_keep_columns(source, options.keep)
-    bare = [canonical_frame(s, lf, class_columns=[], options=options) for s, lf in opened]
-    vocabulary = resolve_vocabulary(sources, bare, options)
-    frames = []
-    for source, lf in opened:
-        columns = vocabulary.class_columns[source.path]
-        _check_class_columns(source, vocabulary.classes, columns)
-        frames.append(canonical_frame(source, lf, class_columns=columns, options=options))
+    is_votes = [is_vote_file(source, options, votes) for source, _ in opened]
+    voted = [
+        long_votes(s, lf, options, votes) for (s, lf), v in zip(opened, is_votes, strict=True) if v
+    ]
+    plain = [(s, lf) for (s, lf), v in zip(opened, is_votes, strict=True) if not v]
+    bare = [canonical_frame(s, lf, class_columns=[], options=options) for s, lf in plain]
+    bare += [vocabulary_frame(frame) for frame in voted]
+    vocabulary = resolve_vocabulary([s for s, _ in plain], bare, options)
+    frames = [_canonical(source, lf, vocabulary, options) for source, lf in plain]
+    aggregated = None
+    if voted:
+        aggregated = aggregate_files(voted, vocabulary.classes, vocabulary.index_of(), votes)
+        frames.append(aggregated.canonical)
     frame = pl.concat(frames, how="diagonal_relaxed")
+    frame = with_missing_columns(frame, len(vocabulary.classes))
     schema = frame.collect_schema()
     plan = TargetPlan(
         classes=vocabulary.classes,
         index_of=vocabulary.index_of(),
         options=options,
         raw_is_string=tuple(
-            schema[raw_class_column(i)] == pl.String
-            for i in range(len(vocabulary.classes))
+            schema.get(raw_class_column(i)) == pl.String for i in range(len(vocabulary.classes))
         ),
     )
-    prepared = Prepared(sources, vocabulary, frame, plan, "split" in schema, options)
+    sources = tuple(source for source, _ in opened)
+    prepared = Prepared(sources, vocabulary, frame, plan, "split" in schema, options, aggregated)
     if options.partial == "prior":
         prepared = replace(prepared, plan=replace(plan, prior=labelled_prior(prepared)))
     return prepared
+
+
+def _canonical(
+    source: InputFile, lf: pl.LazyFrame, vocabulary: Vocabulary, options: Options
+) -> pl.LazyFrame:
+    columns = vocabulary.class_columns[source.path]
+    _check_class_columns(source, vocabulary.classes, columns)
+    return canonical_frame(source, lf, class_columns=columns, options=options)
 
 
 def _check_class_columns(
@@ -129,7 +164,7 @@ def targets_frame(prepared: Prepared) -> pl.LazyFrame:
 def labelled_prior(prepared: Prepared) -> tuple[float, ...]:
     """Class prior from the accepted rows with probabilities or a known class."""
     full = accepted(targets_frame(prepared)).filter(pl.col("__has_p") | pl.col("__has_y"))
-    sums = full.select([target(i).sum() for i in range(len(prepared.classes))]).collect()
+    sums = collect_all([full.select([target(i).sum() for i in range(len(prepared.classes))])])[0]
     values = [float(v or 0.0) for v in sums.row(0)]
     total = sum(values)
     return tuple(v / total for v in values) if total > 0 else tuple(values)
@@ -169,7 +204,7 @@ def _reject_counts(wide: pl.LazyFrame) -> pl.LazyFrame:
 def count(prepared: Prepared) -> Counts:
     """One streaming pass that only counts (no outputs written)."""
     wide = targets_frame(prepared)
-    partials, rejects = pl.collect_all([_partials(prepared, wide), _reject_counts(wide)])
+    partials, rejects = collect_all([_partials(prepared, wide), _reject_counts(wide)])
     return Counts(_or_empty(partials, prepared), rejects)
 
 
@@ -197,10 +232,7 @@ def write_rows(
             folder / REJECTS, metadata=_plain_metadata(prepared.classes), lazy=True
         ),
     ]
-    try:
-        results = pl.collect_all([*sinks, _partials(prepared, wide), _reject_counts(wide)])
-    except pl.exceptions.PolarsError as exc:
-        raise InputError(f"cannot read the input: {str(exc).strip().splitlines()[0]}") from exc
+    results = collect_all([*sinks, _partials(prepared, wide), _reject_counts(wide)])
     return Counts(_or_empty(results[-2], prepared), results[-1])
 
 
@@ -276,6 +308,8 @@ def result_of(prepared: Prepared, counts: Counts, out: Path | None) -> RunResult
     stats = class_statistics(prepared, counts)
     summary = summarize(prepared, counts, stats)
     summary["options"] = prepared.options.to_dict()
+    if prepared.votes is not None:
+        summary["votes"] = prepared.votes.summary()
     return RunResult(
         output_dir=out,
         classes=prepared.classes,
@@ -300,6 +334,8 @@ def execute(prepared: Prepared, folder: Path) -> RunResult:
     result.class_stats.write_parquet(
         folder / CLASS_STATS, metadata=_plain_metadata(prepared.classes)
     )
+    if prepared.votes is not None:
+        prepared.votes.annotators.write_parquet(folder / ANNOTATORS)
     write_reports(folder, result.class_stats, result.summary)
     write_manifest(folder, prepared, result)
     return result
@@ -361,7 +397,11 @@ def run(
     True
     """
     paths, options = resolve_run_inputs(inputs, config=config, settings=settings)
-    prepared = prepare(paths, options)
+    return run_prepared(prepare(paths, options), output_dir)
+
+
+def run_prepared(prepared: Prepared, output_dir: str | Path) -> RunResult:
+    """Write the outputs of prepared inputs atomically into ``output_dir``."""
     with atomic_directory(output_dir) as staging:
         result = execute(prepared, staging)
     return replace(result, output_dir=Path(output_dir))
@@ -397,9 +437,9 @@ def class_stats(
 
     Examples
     --------
-    >>> import labelprep
-    >>> stats = labelprep.class_stats()
-    >>> stats.filter(split=None)["class"].to_list()
+    >>> import labelprep, polars as pl
+    >>> stats = labelprep.class_stats(config=False)
+    >>> stats.filter(pl.col("split").is_null())["class"].to_list()
     ['c1', 'c2', 'c3', 'c4']
     """
     paths, options = resolve_run_inputs(inputs, config=config, settings=settings)
@@ -434,7 +474,60 @@ def inspect(prepared: Prepared, *, samples_per_reason: int) -> tuple[Counts, pl.
         .group_by("reason", maintain_order=True)
         .head(samples_per_reason)
     )
-    partials, reject_counts, samples = pl.collect_all(
+    partials, reject_counts, samples = collect_all(
         [_partials(prepared, wide), _reject_counts(wide), sample]
     )
     return Counts(_or_empty(partials, prepared), reject_counts), samples.select(REJECT_COLUMNS)
+
+
+def aggregate(
+    votes: Sequence[str | Path] | str | Path,
+    *,
+    output_dir: str | Path = "labelprep-out",
+    method: str = "shares",
+    alpha: float = 0.0,
+    max_iter: int = 100,
+    tol: float = 1e-5,
+    layout: VoteLayout = "long",
+    missing: str = "-1",
+    duplicates: DuplicatePolicy = "keep",
+    config: str | Path | bool = True,
+    **settings: Any,
+) -> RunResult:
+    """Annotators' votes -> one soft target per item, with agreement statistics.
+
+    Writes what :func:`run` writes plus ``annotators.parquet`` (votes, agreement with
+    the consensus and, for Dawid-Skene, the estimated accuracy of each annotator).
+
+    Parameters
+    ----------
+    votes
+        Vote files: long (``id``, ``annotator``, ``label``) or, with ``layout="wide"``,
+        one column per annotator where ``missing`` (or an empty cell) means no vote.
+    method
+        ``shares`` (vote fractions, smoothed by ``alpha``), ``majority`` (one-hot of
+        the plurality, ties to the first class) or ``dawid-skene`` (EM, ``max_iter``,
+        ``tol``).
+    duplicates
+        A second vote of one annotator on one item: ``keep`` it, keep the ``first``
+        and reject the others (``duplicate_vote``), or ``reject`` them all.
+
+    Examples
+    --------
+    >>> import labelprep, tempfile
+    >>> result = labelprep.aggregate(labelprep.sample_paths("votes"),
+    ...                              output_dir=tempfile.mkdtemp() + "/out", config=False)
+    >>> result.summary["votes"]["method"]
+    'shares'
+    """
+    settings_ = VoteSettings(
+        method=method,
+        alpha=alpha,
+        max_iter=max_iter,
+        tol=tol,
+        layout=layout,
+        missing=missing,
+        duplicates=duplicates,
+    )
+    paths, options = resolve_run_inputs(votes, config=config, settings=settings)
+    return run_prepared(prepare(paths, options, votes=settings_), output_dir)

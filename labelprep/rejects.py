@@ -33,7 +33,7 @@ def _first(conditions: Sequence[pl.Expr], values: Sequence[pl.Expr]) -> pl.Expr:
 
 
 def _joined(column: str) -> pl.Expr:
-    return pl.col(column).list.join("|")
+    return pl.col(column).cast(pl.List(pl.String)).list.join("|")
 
 
 def _class_fault(plan: TargetPlan, bad: Sequence[pl.Expr]) -> tuple[pl.Expr, pl.Expr]:
@@ -100,6 +100,7 @@ def _fault(plan: TargetPlan) -> tuple[pl.Expr, pl.Expr]:
         "unknown_class": _unknown_fault(plan),
         "missing_id": (pl.lit(cols.id), pl.lit(None, dtype=pl.String)),
         "duplicate_id": (pl.lit(cols.id), pl.col("id").cast(pl.String)),
+        "duplicate_vote": (pl.lit(cols.annotator), pl.col("id").cast(pl.String)),
         "bad_sum": (pl.lit(cols.probs), row_sum().round(6).cast(pl.String)),
         "conflict": _conflict_fault(plan),
         "all_excluded": (pl.lit(cols.excluded), _joined(RAW_EXCLUDED)),
@@ -134,6 +135,7 @@ def _conflict_fault(plan: TargetPlan) -> tuple[pl.Expr, pl.Expr]:
 
 MESSAGES: dict[str, str] = {
     "missing_id": "the id is missing",
+    "duplicate_vote": "item '{value}': this annotator already voted on it",
     "duplicate_id": "id '{value}' already appeared on an earlier row; the first row is kept",
     "not_a_number": "column {column}: value '{value}' is not a number",
     "wrong_length": "column {column}: expected {k} probabilities, found {value}",

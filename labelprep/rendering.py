@@ -113,8 +113,29 @@ def _blocks(stats: pl.DataFrame, summary: dict[str, Any]) -> list[Block]:
     blocks += _weights(block, summary, count_by)
     blocks += _calibration(block, summary)
     blocks += _splits(stats, count_by)
+    blocks += _votes(summary)
     blocks += _rows(summary)
     return blocks
+
+
+def _votes(summary: dict[str, Any]) -> list[Block]:
+    """Vote aggregation and annotator agreement, when the inputs had votes."""
+    votes = summary.get("votes")
+    if not isinstance(votes, dict):
+        return []
+    agreement = votes.get("agreement") or {}
+    numbers = {
+        "method": votes.get("method"),
+        "votes in": votes.get("votes_in"),
+        "votes used": votes.get("votes_used"),
+        "duplicate votes": votes.get("duplicate_votes"),
+        "items with a tied plurality": votes.get("ties"),
+        "Fleiss' kappa": agreement.get("fleiss_kappa"),
+        "Krippendorff's alpha (nominal)": agreement.get("krippendorff_alpha"),
+        "mean vote entropy (bits)": agreement.get("mean_vote_entropy"),
+    }
+    shown = {k: v for k, v in numbers.items() if v is not None}
+    return [Heading(2, "Votes and annotator agreement"), *_kv_table(("", "value"), shown)]
 
 
 def _all_rows(stats: pl.DataFrame) -> pl.DataFrame:

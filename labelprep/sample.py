@@ -5,12 +5,10 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-SAMPLE_FILES: tuple[str, ...] = (
-    "soft_wide.csv",
-    "partial.jsonl",
-    "mixed.parquet",
-    "mixed.tsv",
-)
+SAMPLE_FILES: dict[str, tuple[str, ...]] = {
+    "all": ("soft_wide.csv", "partial.jsonl", "mixed.parquet", "mixed.tsv", "votes.csv"),
+    "votes": ("votes.csv",),
+}
 
 
 def sample_dir() -> Path:
@@ -18,7 +16,7 @@ def sample_dir() -> Path:
     return Path(str(resources.files("labelprep") / "sample_data"))
 
 
-def sample_paths() -> list[str]:
-    """Paths of the bundled sample inputs, in a fixed order."""
+def sample_paths(kind: str = "all") -> list[str]:
+    """Paths of the bundled sample inputs (``"all"``, or only the ``"votes"``), in order."""
     folder = sample_dir()
-    return [str(folder / name) for name in SAMPLE_FILES]
+    return [str(folder / name) for name in SAMPLE_FILES[kind]]

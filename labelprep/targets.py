@@ -25,10 +25,19 @@ from dataclasses import dataclass
 import polars as pl
 
 from labelprep.config import Options
-from labelprep.ingest import RAW_CANDIDATES, RAW_EXCLUDED, RAW_LABEL, RAW_PROBS, raw_class_column
+from labelprep.ingest import (
+    PRE_REASON,
+    RAW_CANDIDATES,
+    RAW_EXCLUDED,
+    RAW_LABEL,
+    RAW_PROBS,
+    VOTES,
+    raw_class_column,
+)
 
 REASONS: tuple[str, ...] = (
     "missing_id",
+    "duplicate_vote",
     "duplicate_id",
     "not_a_number",
     "wrong_length",
@@ -42,6 +51,7 @@ REASONS: tuple[str, ...] = (
 )
 REASON_DESCRIPTIONS: dict[str, str] = {
     "missing_id": "the id is null or empty",
+    "duplicate_vote": "an annotator voted again on the same item (--duplicates first|reject)",
     "duplicate_id": "the id already appeared on an earlier row (the first row is kept)",
     "not_a_number": "a probability is not a number (text, NaN)",
     "wrong_length": "a probs list does not have K values, or some class columns are empty",
@@ -186,6 +196,12 @@ def _unknown_class() -> pl.Expr:
     return label | lists[0] | lists[1]
 
 
+def _duplicate_id() -> pl.Expr:
+    """A later row with an id seen before; rejected votes (decided at ingest) do not count."""
+    key = pl.when(pl.col(PRE_REASON).is_null()).then(pl.col("id"))
+    return key.is_not_null() & ~key.is_first_distinct()
+
+
 def row_sum() -> pl.Expr:
     """Sum of the row's probabilities (Float64)."""
     return pl.col("__sum")
@@ -228,7 +244,8 @@ def reason_checks(plan: TargetPlan) -> list[tuple[str, pl.Expr]]:
     probs = pl.col("__has_p")
     return [
         ("missing_id", pl.col("id").is_null() | (pl.col("id").cast(pl.String) == "")),
-        ("duplicate_id", ~pl.col("id").is_first_distinct()),
+        ("duplicate_vote", pl.col(PRE_REASON).fill_null("") == "duplicate_vote"),
+        ("duplicate_id", _duplicate_id()),
         ("not_a_number", probs & _not_a_number(plan)),
         ("wrong_length", probs & _wrong_length(plan)),
         ("negative_probability", probs & any_of([p(i) < 0 for i in plan.ks])),
@@ -321,11 +338,11 @@ def _hard_index(plan: TargetPlan) -> pl.Expr:
 def evidence_expr() -> pl.Expr:
     """The row's evidence kinds, e.g. ``probs`` or ``label+excluded``."""
     flags = ("__has_p", "__has_y", "__has_c", "__has_e")
-    return pl.concat_str(
-        [pl.when(f).then(pl.lit(kind)) for f, kind in zip(flags, EVIDENCE_KINDS, strict=True)],
-        separator="+",
-        ignore_nulls=True,
-    )
+    parts: list[pl.Expr] = [
+        pl.when(f).then(pl.lit(kind)) for f, kind in zip(flags, EVIDENCE_KINDS, strict=True)
+    ]
+    parts[0] = pl.when(pl.col(VOTES).fill_null(False)).then(pl.lit("votes")).otherwise(parts[0])
+    return pl.concat_str(parts, separator="+", ignore_nulls=True)
 
 
 def build_targets(lf: pl.LazyFrame, plan: TargetPlan) -> pl.LazyFrame:

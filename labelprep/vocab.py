@@ -18,7 +18,14 @@ import polars as pl
 
 from labelprep.config import Options
 from labelprep.errors import ColumnNotFoundError, VocabularyError
-from labelprep.ingest import RAW_CANDIDATES, RAW_EXCLUDED, RAW_LABEL, RAW_PROBS, InputFile
+from labelprep.ingest import (
+    RAW_CANDIDATES,
+    RAW_EXCLUDED,
+    RAW_LABEL,
+    RAW_PROBS,
+    InputFile,
+    collect_all,
+)
 
 
 @dataclass(frozen=True)
@@ -121,13 +128,13 @@ def _names_in_data(frames: Sequence[pl.LazyFrame]) -> list[str]:
         .unique()
         for lf in frames
     ]
-    found = pl.concat(values).unique().collect(engine="streaming")
+    found = collect_all([pl.concat(values).unique()])[0]
     return _sorted_names(found["name"].to_list())
 
 
 def _longest_probs(frames: Sequence[pl.LazyFrame]) -> int:
     lengths = [lf.select(pl.col(RAW_PROBS).list.len().max()) for lf in frames]
-    longest = pl.concat(lengths).max().collect().item()
+    longest = collect_all([pl.concat(lengths).max()])[0].item()
     return int(longest or 0)
 
 

@@ -12,7 +12,7 @@ import pytest
 
 import labelprep
 from labelprep.config import Options
-from labelprep.ingest import RAW_CANDIDATES, RAW_EXCLUDED, RAW_LABEL, RAW_PROBS
+from labelprep.ingest import PRE_REASON, RAW_CANDIDATES, RAW_EXCLUDED, RAW_LABEL, RAW_PROBS, VOTES
 from labelprep.schema import (
     CONTRACTS,
     class_stats_schema,
@@ -43,12 +43,15 @@ def canonical(rows: list[dict[str, object]]) -> pl.LazyFrame:
         "__raw0": pl.String,
         "__raw1": pl.String,
         "__raw2": pl.String,
+        VOTES: pl.Boolean,
+        PRE_REASON: pl.String,
     }
     return pl.LazyFrame(rows, schema=schema)
 
 
 ONE_ROW_PER_REASON: dict[str, dict[str, object]] = {
     "missing_id": {"id": None, RAW_LABEL: "a"},
+    "duplicate_vote": {"id": "v", RAW_LABEL: "a", VOTES: True, PRE_REASON: "duplicate_vote"},
     "duplicate_id": {"id": "ok", RAW_LABEL: "b"},
     "not_a_number": {"id": "n", "__raw0": "x", "__raw1": "0.5", "__raw2": "0.5"},
     "wrong_length": {"id": "w", RAW_PROBS: ["0.5", "0.5"]},

@@ -1,0 +1,262 @@
+"""Annotators' votes -> one soft target per item, inside the normal pipeline.
+
+A vote file is long (``id``, ``annotator``, ``label``: one row per vote) or wide
+(``id`` plus one column per annotator; a configurable marker such as ``-1`` or an
+empty cell means "no vote"). Its votes are checked, aggregated with one method of
+:mod:`labelprep.aggregation`, and handed to the pipeline as canonical rows:
+
+- one row per item, its ``probs`` the aggregated distribution and its evidence
+  ``votes`` (so the mask is "classes with probability > 0": the classes that got
+  a vote, or all of them when smoothed);
+- one row per rejected vote, with its reason already decided (``missing_id``,
+  ``no_evidence`` for an empty label, ``unknown_class``, ``duplicate_vote``).
+
+So ``rows_in`` of a vote file counts items plus rejected votes; the manifest also
+states votes in / used / rejected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import polars as pl
+
+from labelprep.aggregation import (
+    AggregationResult,
+    AgreementStats,
+    EncodedVotes,
+    get_method,
+)
+from labelprep.config import Options
+from labelprep.errors import ColumnNotFoundError, ConfigError
+from labelprep.ingest import (
+    PRE_REASON,
+    RAW_CANDIDATES,
+    RAW_EXCLUDED,
+    RAW_LABEL,
+    RAW_PROBS,
+    ROW,
+    SOURCE,
+    VOTES,
+    InputFile,
+    collect_all,
+)
+
+DuplicatePolicy = Literal["keep", "first", "reject"]
+VoteLayout = Literal["long", "wide"]
+
+
+@dataclass(frozen=True)
+class VoteSettings:
+    """How to read and aggregate votes."""
+
+    method: str = "shares"
+    alpha: float = 0.0
+    max_iter: int = 100
+    tol: float = 1e-5
+    layout: VoteLayout = "long"
+    missing: str = "-1"
+    duplicates: DuplicatePolicy = "keep"
+
+    def __post_init__(self) -> None:
+        if self.duplicates not in ("keep", "first", "reject"):
+            raise ConfigError(f"duplicates={self.duplicates!r}: use keep, first or reject.")
+        if self.layout not in ("long", "wide"):
+            raise ConfigError(f"vote layout {self.layout!r}: use long or wide.")
+
+
+@dataclass(frozen=True)
+class AggregatedVotes:
+    """The aggregation of every vote file of a run."""
+
+    canonical: pl.LazyFrame
+    result: AggregationResult
+    agreement: AgreementStats
+    annotators: pl.DataFrame
+    votes_in: int
+    votes_used: int
+    duplicates: int
+    method: str
+
+    def summary(self) -> dict[str, Any]:
+        """Plain numbers for the manifest and the report."""
+        return {
+            "method": self.method,
+            "votes_in": self.votes_in,
+            "votes_used": self.votes_used,
+            "votes_rejected": self.votes_in - self.votes_used,
+            "duplicate_votes": self.duplicates,
+            "ties": self.result.ties,
+            "iterations": self.result.n_iter,
+            "converged": self.result.converged,
+            "agreement": {
+                k: v for k, v in self.agreement.to_dict().items() if k != "annotator_agreement"
+            },
+        }
+
+
+def is_vote_file(source: InputFile, options: Options, settings: VoteSettings) -> bool:
+    """Long vote files have an annotator column; wide ones are named by the caller."""
+    return settings.layout == "wide" or options.columns.annotator in source.columns
+
+
+def long_votes(
+    source: InputFile, lf: pl.LazyFrame, options: Options, settings: VoteSettings
+) -> pl.LazyFrame:
+    """One row per vote: ``__source``, ``__row``, ``id``, ``annotator``, ``label`` (text)."""
+    cols = options.columns
+    if settings.layout == "wide":
+        voters = [c for c in source.columns if c not in (cols.id, cols.split, *options.keep)]
+        index = [c for c in (cols.id, ROW, cols.split) if c in source.columns or c == ROW]
+        long = lf.unpivot(voters, index=index, variable_name="annotator", value_name="label")
+        long = long.with_columns(pl.col("label").cast(pl.String).str.strip_chars())
+        long = long.filter(pl.col("label").is_not_null() & (pl.col("label") != settings.missing))
+        long = long.sort(ROW, maintain_order=True)
+    else:
+        for role in (cols.annotator, cols.label):
+            if role not in source.columns:
+                raise ColumnNotFoundError.from_missing_and_available(
+                    role, source.columns, source=source.path, role="vote"
+                )
+        long = lf
+    split = (
+        [pl.col(cols.split).cast(pl.String).alias("split")] if cols.split in source.columns else []
+    )
+    return long.select(
+        pl.lit(source.path, dtype=pl.String).alias(SOURCE),
+        pl.col(ROW).cast(pl.Int64),
+        pl.col(cols.id).cast(pl.String).alias("id"),
+        pl.col(cols.annotator if settings.layout == "long" else "annotator")
+        .cast(pl.String)
+        .alias("annotator"),
+        pl.col(cols.label if settings.layout == "long" else "label")
+        .cast(pl.String)
+        .str.strip_chars()
+        .alias("label"),
+        *split,
+    )
+
+
+def vocabulary_frame(votes: pl.LazyFrame) -> pl.LazyFrame:
+    """The labels of a vote file, shaped for class-vocabulary inference."""
+    no_list = pl.lit(None, dtype=pl.List(pl.String))
+    return votes.select(
+        pl.col("label").alias(RAW_LABEL),
+        no_list.alias(RAW_EXCLUDED),
+        no_list.alias(RAW_CANDIDATES),
+        no_list.alias(RAW_PROBS),
+    )
+
+
+def _vote_reasons(
+    votes: pl.DataFrame, index_of: dict[str, int], policy: DuplicatePolicy
+) -> pl.DataFrame:
+    code = pl.col("label").replace_strict(index_of, default=None, return_dtype=pl.Int64)
+    pair = pl.struct("id", "annotator")
+    duplicate = {
+        "keep": pl.lit(False),
+        "first": ~pair.is_first_distinct(),
+        "reject": pair.is_duplicated(),
+    }[policy]
+    reason = (
+        pl.when(pl.col("id").is_null() | (pl.col("id") == ""))
+        .then(pl.lit("missing_id"))
+        .when(pl.col("label").is_null() | (pl.col("label") == ""))
+        .then(pl.lit("no_evidence"))
+        .when(code.is_null())
+        .then(pl.lit("unknown_class"))
+        .when(duplicate)
+        .then(pl.lit("duplicate_vote"))
+        .otherwise(pl.lit(None, dtype=pl.String))
+    )
+    return votes.with_columns(code.alias("code"), reason.alias(PRE_REASON))
+
+
+def _encode(valid: pl.DataFrame, k: int) -> tuple[EncodedVotes, pl.DataFrame, list[str]]:
+    firsts = [pl.col(c).first() for c in (SOURCE, ROW, "split") if c in valid.columns]
+    items = valid.group_by("id", maintain_order=True).agg(firsts)
+    annotators = valid.select(pl.col("annotator").unique(maintain_order=True)).to_series()
+    item_code = dict(zip(items["id"], range(items.height), strict=True))
+    annotator_code = dict(zip(annotators, range(len(annotators)), strict=True))
+    coded = valid.select(
+        pl.col("id").replace_strict(item_code, return_dtype=pl.Int64).alias("item"),
+        pl.col("annotator").replace_strict(annotator_code, return_dtype=pl.Int64),
+        pl.col("code").alias("label"),
+    )
+    encoded = EncodedVotes.from_frame(
+        coded, n_items=items.height, n_annotators=len(annotators), n_classes=k
+    )
+    return encoded, items, annotators.to_list()
+
+
+def aggregate_files(
+    frames: Sequence[pl.LazyFrame],
+    classes: Sequence[str],
+    index_of: dict[str, int],
+    settings: VoteSettings,
+) -> AggregatedVotes:
+    """Check, encode and aggregate the votes of every vote file of a run."""
+    collected = collect_all([pl.concat(frames, how="diagonal_relaxed")])[0]
+    votes = _vote_reasons(collected, index_of, settings.duplicates)
+    valid = votes.filter(pl.col(PRE_REASON).is_null())
+    encoded, items, annotators = _encode(valid, len(classes))
+    params = {"alpha": settings.alpha} if settings.method == "shares" else {}
+    if settings.method in ("dawid-skene", "dawid_skene"):
+        params = {"max_iter": settings.max_iter, "tol": settings.tol}
+    result = get_method(settings.method, **params).fit_predict_proba(encoded)
+    agreement = AgreementStats.compute(encoded, result.proba)
+    return AggregatedVotes(
+        canonical=_canonical(items, result, votes),
+        result=result,
+        agreement=agreement,
+        annotators=_annotator_table(annotators, encoded, agreement, result),
+        votes_in=votes.height,
+        votes_used=valid.height,
+        duplicates=int((votes[PRE_REASON] == "duplicate_vote").sum()),
+        method=result.method,
+    )
+
+
+POSTERIOR_FLOOR = 1e-12
+"""Aggregated probabilities below this are set to 0 (and the row rescaled): Dawid-Skene's
+smoothing leaves posteriors like 1e-30 that would otherwise open every class in the mask."""
+
+
+def _floored(proba: np.ndarray) -> np.ndarray:
+    kept = np.where(proba < POSTERIOR_FLOOR, 0.0, proba)
+    return np.asarray(kept / kept.sum(axis=1, keepdims=True), dtype=np.float64)
+
+
+def _canonical(items: pl.DataFrame, result: AggregationResult, votes: pl.DataFrame) -> pl.LazyFrame:
+    aggregated = items.with_columns(
+        pl.Series(RAW_PROBS, _floored(result.proba).tolist(), dtype=pl.List(pl.Float64)),
+        pl.lit(True).alias(VOTES),
+        pl.lit(None, dtype=pl.String).alias(PRE_REASON),
+    )
+    rejected = votes.filter(pl.col(PRE_REASON).is_not_null()).select(
+        pl.exclude("label", "annotator", "code"),
+        pl.col("label").alias(RAW_LABEL),
+        pl.lit(True).alias(VOTES),
+    )
+    return pl.concat([aggregated, rejected], how="diagonal_relaxed").lazy()
+
+
+def _annotator_table(
+    names: list[str], votes: EncodedVotes, agreement: AgreementStats, result: AggregationResult
+) -> pl.DataFrame:
+    counts = np.bincount(votes.annotator, minlength=votes.n_annotators)
+    table = pl.DataFrame(
+        {
+            "annotator": names,
+            "votes": counts.astype(np.int64),
+            "agreement_with_consensus": np.asarray(agreement.annotator_agreement, dtype=np.float64),
+        }
+    )
+    if result.annotator_accuracy is not None:
+        table = table.with_columns(
+            pl.Series("estimated_accuracy", result.annotator_accuracy, dtype=pl.Float64)
+        )
+    return table

@@ -1,0 +1,495 @@
+"""The command line: exit codes, exact messages and every output format.
+
+Exit codes: 0 success, 1 the data failed a gate, 2 usage or input error, 3 internal error.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import click
+import polars as pl
+import pytest
+from click.testing import CliRunner, Result
+
+import labelprep
+from labelprep.cli import main
+
+REPO = Path(__file__).resolve().parent.parent
+README = REPO / "README.md"
+
+SPEC_TABLE = """\
+id,c1,c2,c3
+1,0.9,0.05,0.05
+2,0.2,0.8,0
+3,0.3,0.3,0.4
+4,0.7,0,0.3
+"""
+# Data row 3 (line 4 of the file) sums to 1.5.
+ONE_BAD_ROW = SPEC_TABLE.replace("3,0.3,0.3,0.4", "3,0.3,0.3,0.9")
+BAD_SUM_MESSAGE = (
+    "probabilities sum to 1.5, not 1 (tolerance 0.001; pass --renormalize to rescale rows)"
+)
+OUTPUT_FILES = {
+    "targets.parquet",
+    "rejects.parquet",
+    "class_stats.parquet",
+    "manifest.json",
+    "report.md",
+    "report.html",
+}
+GITHUB_ERROR = re.compile(r"^::error file=.+,line=\d+")
+
+
+@pytest.fixture(autouse=True)
+def _in_tmp_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Work in the test's folder: relative paths in messages, and no config file found."""
+    monkeypatch.chdir(tmp_path)
+
+
+def write_csv(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def invoke(*args: str) -> Result:
+    return CliRunner().invoke(main, list(args))
+
+
+def label_csv(labels: str) -> str:
+    rows = [f"{i},{c}" for i, c in enumerate(labels, start=1)]
+    return "id,label\n" + "\n".join(rows) + "\n"
+
+
+def markdown_rows(table: str) -> list[list[str]]:
+    """The cells of a Markdown table's body rows."""
+    lines = [line for line in table.splitlines() if line.startswith("|")]
+    return [[cell.strip() for cell in line.strip("|").split("|")] for line in lines[2:]]
+
+
+# -- every command is documented (sqlite-utils' docs test) ------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(main.commands))
+def test_command_has_help_text(name: str) -> None:
+    command = main.commands[name]
+    assert command.help
+    assert command.help.strip()
+
+
+@pytest.mark.parametrize("name", sorted(main.commands))
+def test_command_is_in_the_readme(name: str) -> None:
+    assert f"labelprep {name}" in README.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", sorted(main.commands))
+def test_command_help_exits_zero(name: str) -> None:
+    result = invoke(name, "--help")
+    assert result.exit_code == 0
+    assert result.stdout.startswith(f"Usage: main {name} ")
+
+
+# -- run --------------------------------------------------------------------------------------
+
+
+def test_run_writes_the_six_outputs(tmp_path: Path) -> None:
+    write_csv(tmp_path, "spec.csv", SPEC_TABLE)
+    result = invoke("run", "spec.csv", "-o", "out")
+    assert result.exit_code == 0
+    assert result.stdout == (
+        "4 rows in: 4 accepted, 0 rejected\n"
+        "classes: c1, c2, c3\n"
+        "wrote out/: targets.parquet rejects.parquet class_stats.parquet "
+        "manifest.json report.md report.html\n"
+    )
+    assert {p.name for p in (tmp_path / "out").iterdir()} == OUTPUT_FILES
+    targets = pl.read_parquet(tmp_path / "out" / "targets.parquet")
+    assert targets["hard_label"].to_list() == ["c1", "c2", "c3", "c1"]
+
+
+def test_run_reports_rejects_by_reason(tmp_path: Path) -> None:
+    write_csv(tmp_path, "bad.csv", ONE_BAD_ROW)
+    result = invoke("run", "bad.csv", "-o", "out")
+    assert result.exit_code == 0  # run writes what it can; validate is the gate
+    assert result.stdout.startswith("4 rows in: 3 accepted, 1 rejected (bad_sum 1)\n")
+
+
+# -- stats ------------------------------------------------------------------------------------
+
+
+def test_stats_table_shows_soft_mass_and_support(tmp_path: Path) -> None:
+    write_csv(tmp_path, "spec.csv", SPEC_TABLE)
+    result = invoke("stats", "spec.csv")
+    assert result.exit_code == 0
+    rows = markdown_rows(result.stdout)
+    assert [row[:5] for row in rows] == [
+        ["(all)", "c1", "2.1000", "4", "2"],
+        ["(all)", "c2", "1.1500", "3", "1"],
+        ["(all)", "c3", "0.7500", "3", "1"],
+    ]
+
+
+def test_stats_json(tmp_path: Path) -> None:
+    write_csv(tmp_path, "spec.csv", SPEC_TABLE)
+    result = invoke("stats", "spec.csv", "--format", "json")
+    assert result.exit_code == 0
+    rows = json.loads(result.stdout)
+    assert [r["class"] for r in rows] == ["c1", "c2", "c3"]
+    assert [r["soft_mass"] for r in rows] == pytest.approx([2.1, 1.15, 0.75])
+    assert [r["support"] for r in rows] == [4, 3, 3]
+    assert [r["prior"] for r in rows] == pytest.approx([0.525, 0.2875, 0.1875])
+
+
+def test_stats_csv(tmp_path: Path) -> None:
+    write_csv(tmp_path, "spec.csv", SPEC_TABLE)
+    result = invoke("stats", "spec.csv", "--format", "csv")
+    assert result.exit_code == 0
+    table = pl.read_csv(io.StringIO(result.stdout))
+    assert table["class"].to_list() == ["c1", "c2", "c3"]
+    assert table["soft_mass"].to_list() == pytest.approx([2.1, 1.15, 0.75])
+    assert table["support"].to_list() == [4, 3, 3]
+
+
+# -- validate ---------------------------------------------------------------------------------
+
+
+def test_validate_clean_input_exits_zero(tmp_path: Path) -> None:
+    write_csv(tmp_path, "spec.csv", SPEC_TABLE)
+    result = invoke("validate", "spec.csv")
+    assert result.exit_code == 0
+    assert result.stdout == (
+        "labelprep validate: PASS\n"
+        "4 rows from 1 input: 4 accepted, 0 rejected\n"
+        "gates:\n"
+        "  PASS max_reject_rate = 0 (threshold 0): reject rate 0 <= 0 (0 of 4 rows rejected)\n"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["spec.csv"]
+
+
+def test_validate_rejected_row_exits_one_naming_file_line_and_reason(tmp_path: Path) -> None:
+    write_csv(tmp_path, "bad.csv", ONE_BAD_ROW)
+    result = invoke("validate", "bad.csv")
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[0] == "labelprep validate: FAIL"
+    assert "  bad_sum: 1 row\n" in result.stdout
+    assert f"    bad.csv:4 id=3 column=probs value='1.5': {BAD_SUM_MESSAGE}\n" in result.stdout
+
+
+@pytest.mark.parametrize("labels", ["a", "ab", "abc"])
+def test_validate_tiny_label_only_input(tmp_path: Path, labels: str) -> None:
+    """Label-only files of one to three rows have no wide columns at all (a past crash)."""
+    write_csv(tmp_path, "tiny.csv", label_csv(labels))
+    result = invoke("validate", "tiny.csv", "--require-classes")
+    assert result.exit_code == 0
+    assert f"{len(labels)} accepted, 0 rejected" in result.stdout
+
+
+def test_validate_threshold_flag_lets_the_rejected_row_pass(tmp_path: Path) -> None:
+    write_csv(tmp_path, "bad.csv", ONE_BAD_ROW)
+    result = invoke("validate", "bad.csv", "--max-reject-rate", "0.5")
+    assert result.exit_code == 0
+    assert result.stdout.startswith("labelprep validate: PASS\n")
+
+
+@pytest.mark.parametrize(
+    ("flags", "exit_code"),
+    [
+        (["--min-class-count", "0.8"], 1),
+        (["--min-class-count", "0.75"], 0),
+        (["--max-imbalance-ratio", "2.5"], 1),
+        (["--max-imbalance-ratio", "3"], 0),
+        (["--min-class-count", "3.5", "--count-by", "support"], 1),
+        (["--min-class-count", "3", "--count-by", "support"], 0),
+    ],
+)
+def test_validate_class_count_gates(tmp_path: Path, flags: list[str], exit_code: int) -> None:
+    write_csv(tmp_path, "spec.csv", SPEC_TABLE)
+    assert invoke("validate", "spec.csv", *flags).exit_code == exit_code
+
+
+def test_validate_github_format(tmp_path: Path) -> None:
+    write_csv(tmp_path, "bad.csv", ONE_BAD_ROW)
+    result = invoke("validate", "bad.csv", "--format", "github")
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert lines == [
+        f"::error file=bad.csv,line=4,title=labelprep bad_sum::{BAD_SUM_MESSAGE}",
+        "::error title=labelprep gate max_reject_rate::reject rate 0.25 > 0 (1 of 4 rows rejected)",
+    ]
+    assert GITHUB_ERROR.match(lines[0])
+
+
+def test_validate_github_format_on_a_pass_is_a_notice(tmp_path: Path) -> None:
+    write_csv(tmp_path, "spec.csv", SPEC_TABLE)
+    result = invoke("validate", "spec.csv", "--format", "github")
+    assert result.exit_code == 0
+    assert result.stdout.startswith("::notice::labelprep validate: PASS")
+    assert not GITHUB_ERROR.search(result.stdout)
+
+
+def test_validate_junit_format(tmp_path: Path) -> None:
+    write_csv(tmp_path, "bad.csv", ONE_BAD_ROW)
+    # Accepted rows 1, 2 and 4 leave c3 a soft mass of 0.05 + 0 + 0.3 = 0.35.
+    result = invoke("validate", "bad.csv", "--format", "junit", "--min-class-count", "0.3")
+    assert result.exit_code == 1
+    root = ET.fromstring(result.stdout)
+    cases = {case.get("name"): case for case in root.iter("testcase")}
+    assert set(cases) == {"max_reject_rate", "min_class_count", "rows"}
+    assert cases["max_reject_rate"].find("failure") is not None
+    assert cases["min_class_count"].find("failure") is None
+    rows_failure = cases["rows"].find("failure")
+    assert rows_failure is not None
+    assert rows_failure.get("message") == "1 of 4 rows rejected (bad_sum: 1)"
+    assert (root.get("tests"), root.get("failures")) == ("3", "2")
+
+
+def test_validate_json_format_lists_each_gate(tmp_path: Path) -> None:
+    write_csv(tmp_path, "spec.csv", SPEC_TABLE)
+    flags = ["--min-class-count", "0.8", "--max-imbalance-ratio", "3", "--require-classes"]
+    result = invoke("validate", "spec.csv", "--format", "json", *flags)
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert report["passed"] is False
+    assert (report["rows_in"], report["rows_rejected"]) == (4, 0)
+    gates = {g["name"]: g for g in report["gates"]}
+    assert list(gates) == [
+        "max_reject_rate",
+        "min_class_count",
+        "max_imbalance_ratio",
+        "require_classes",
+    ]
+    assert {name: g["passed"] for name, g in gates.items()} == {
+        "max_reject_rate": True,
+        "min_class_count": False,
+        "max_imbalance_ratio": True,
+        "require_classes": True,
+    }
+    assert gates["min_class_count"]["value"] == pytest.approx(0.75)
+    assert gates["max_imbalance_ratio"]["value"] == pytest.approx(2.8)
+
+
+def test_validate_summary_appends_markdown(tmp_path: Path) -> None:
+    write_csv(tmp_path, "bad.csv", ONE_BAD_ROW)
+    summary = write_csv(tmp_path, "summary.md", "# before\n")
+    result = invoke("validate", "bad.csv", "--summary", "summary.md")
+    assert result.exit_code == 1
+    text = summary.read_text(encoding="utf-8")
+    assert text.startswith("# before\n## labelprep validate: FAIL\n\n")
+    assert "| max_reject_rate | **FAIL** | 0.25 | 0 |" in text
+    assert "| bad.csv | 4 | 3 | bad_sum | probs | 1.5 |" in text
+    assert invoke("validate", "bad.csv", "--summary", "summary.md").exit_code == 1
+    assert summary.read_text(encoding="utf-8").count("## labelprep validate: FAIL") == 2
+
+
+def test_validate_output_dir_writes_the_outputs(tmp_path: Path) -> None:
+    write_csv(tmp_path, "spec.csv", SPEC_TABLE)
+    result = invoke("validate", "spec.csv", "-o", "out")
+    assert result.exit_code == 0
+    assert {p.name for p in (tmp_path / "out").iterdir()} == OUTPUT_FILES
+
+
+# -- input errors: exit 2, one line, nothing left behind --------------------------------------
+
+LATIN_1 = b"id,label\n1,caf\xe9\n" + b"".join(b"%d,a\n" % i for i in range(2, 20_000))
+
+INPUT_ERRORS = {
+    "missing file": (
+        None,
+        "missing.csv",
+        "Error: missing.csv: no such file.",
+    ),
+    "unknown extension": (
+        SPEC_TABLE.encode(),
+        "labels.txt",
+        "Error: labels.txt: unknown format '.txt'; use one of .csv, .jsonl, .ndjson, "
+        ".parquet, .pq, .tab, .tsv, or pass --input-format csv|tsv|parquet|jsonl.",
+    ),
+    "missing id column": (
+        SPEC_TABLE.replace("id,", "idx,", 1).encode(),
+        "noid.csv",
+        "Error: noid.csv: the id column 'id' is missing; the file has 'idx', 'c1', 'c2', "
+        "'c3'. Did you mean 'idx'? (or pass --id-column NAME)",
+    ),
+    "empty file": (
+        b"",
+        "empty.csv",
+        "Error: empty.csv: the file is empty.",
+    ),
+    "not UTF-8": (
+        LATIN_1,
+        "latin.csv",
+        "Error: latin.csv: the file is not valid UTF-8 (byte 14: b'\\xe9'); re-save it as UTF-8.",
+    ),
+}
+
+
+def write_bad_input(tmp_path: Path, content: bytes | None, name: str) -> None:
+    if content is not None:
+        (tmp_path / name).write_bytes(content)
+
+
+@pytest.mark.parametrize("command", ["run", "validate", "stats"])
+@pytest.mark.parametrize("case", sorted(INPUT_ERRORS))
+def test_input_error_exits_two_with_one_line(tmp_path: Path, command: str, case: str) -> None:
+    content, name, message = INPUT_ERRORS[case]
+    write_bad_input(tmp_path, content, name)
+    result = invoke(command, name)
+    assert result.exit_code == 2
+    assert result.stderr == message + "\n"
+    assert result.stdout == ""
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("case", sorted(INPUT_ERRORS))
+def test_input_error_leaves_no_output_directory(tmp_path: Path, case: str) -> None:
+    content, name, _ = INPUT_ERRORS[case]
+    write_bad_input(tmp_path, content, name)
+    before = {p.name for p in tmp_path.iterdir()}
+    assert invoke("run", name, "-o", "out").exit_code == 2
+    assert {p.name for p in tmp_path.iterdir()} == before
+    assert invoke("validate", name, "-o", "out").exit_code == 2
+    assert {p.name for p in tmp_path.iterdir()} == before
+
+
+def test_encoding_error_while_writing_leaves_no_output_directory(tmp_path: Path) -> None:
+    """A bad byte past the first 64 KiB is found while writing: the staging folder goes."""
+    body = b"".join(b"%d,a\n" % i for i in range(1, 20_000))
+    (tmp_path / "late.csv").write_bytes(b"id,label\n" + body + b"20000,caf\xe9\n")
+    result = invoke("run", "late.csv", "-o", "out", "--classes", "a,b")
+    assert result.exit_code == 2
+    assert result.stderr == "Error: cannot read the input: invalid utf-8 sequence\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["late.csv"]
+
+
+def test_run_refuses_to_replace_a_folder_that_is_not_an_output(tmp_path: Path) -> None:
+    write_csv(tmp_path, "spec.csv", SPEC_TABLE)
+    (tmp_path / "out").mkdir()
+    write_csv(tmp_path, "out/notes.txt", "keep me")
+    result = invoke("run", "spec.csv", "-o", "out")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "Error: out: the output directory is not empty and holds no labelprep manifest.json; "
+        "choose another -o directory or empty this one.\n"
+    )
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["notes.txt"]
+
+
+def test_unknown_option_is_a_usage_error(tmp_path: Path) -> None:
+    write_csv(tmp_path, "spec.csv", SPEC_TABLE)
+    result = invoke("validate", "spec.csv", "--max-reject-rat", "0.5")
+    assert result.exit_code == 2
+    assert result.stderr.endswith(
+        "Error: No such option '--max-reject-rat'. Did you mean '--max-reject-rate'?\n"
+    )
+
+
+# -- compare ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("max_linf", "exit_code"), [("0.05", 1), ("0.2", 0)])
+def test_compare_exit_code(tmp_path: Path, max_linf: str, exit_code: int) -> None:
+    """Priors [0.5, 0.3, 0.2] and [0.4, 0.4, 0.2]: L-infinity 0.1."""
+    write_csv(tmp_path, "a.csv", label_csv("aaaaabbbcc"))
+    write_csv(tmp_path, "b.csv", label_csv("aaaabbbbcc"))
+    result = invoke("compare", "a.csv", "b.csv", "--max-linf", max_linf)
+    assert result.exit_code == exit_code
+    verdict = "PASS" if exit_code == 0 else "FAIL"
+    assert result.stdout.splitlines()[0] == f"labelprep compare: {verdict} (a = a.csv, b = b.csv)"
+    assert "a      0.5000  0.4000 -0.1000 *\n" in result.stdout
+
+
+def test_compare_json(tmp_path: Path) -> None:
+    write_csv(tmp_path, "a.csv", label_csv("aaaaabbbcc"))
+    write_csv(tmp_path, "b.csv", label_csv("aaaabbbbcc"))
+    result = invoke("compare", "a.csv", "b.csv", "--format", "json", "--max-jsd", "0.01")
+    assert result.exit_code == 0
+    report = json.loads(result.stdout)
+    assert report["drift"]["linf"] == pytest.approx(0.1)
+    assert [g["name"] for g in report["gates"]] == ["max_linf", "max_jsd"]
+
+
+# -- report -----------------------------------------------------------------------------------
+
+
+def test_report_rerenders_a_run(tmp_path: Path) -> None:
+    write_csv(tmp_path, "spec.csv", SPEC_TABLE)
+    assert invoke("run", "spec.csv", "-o", "out").exit_code == 0
+    markdown = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    (tmp_path / "out" / "report.md").unlink()
+    (tmp_path / "out" / "report.html").unlink()
+    result = invoke("report", "out")
+    assert result.exit_code == 0
+    assert result.stdout == "wrote out/report.md\nwrote out/report.html\n"
+    assert (tmp_path / "out" / "report.md").read_text(encoding="utf-8") == markdown
+    assert (tmp_path / "out" / "report.html").read_text(encoding="utf-8") == html
+
+
+def test_report_on_a_folder_that_is_not_an_output(tmp_path: Path) -> None:
+    (tmp_path / "notout").mkdir()
+    result = invoke("report", "notout")
+    assert result.exit_code == 2
+    assert (
+        result.stderr == "Error: notout: no manifest.json; is this a labelprep output directory?\n"
+    )
+
+
+# -- schema -----------------------------------------------------------------------------------
+
+
+def test_schema_prints_the_four_contracts() -> None:
+    result = invoke("schema")
+    assert result.exit_code == 0
+    contracts = json.loads(result.stdout)
+    assert set(contracts) == {"input", "targets", "rejects", "class_stats"}
+    assert {name: c["name"] for name, c in contracts.items()} == {
+        "input": "input",
+        "targets": "targets",
+        "rejects": "rejects",
+        "class_stats": "class_stats",
+    }
+
+
+def test_schema_prints_one_contract() -> None:
+    result = invoke("schema", "targets")
+    assert result.exit_code == 0
+    contract = json.loads(result.stdout)
+    assert contract["name"] == "targets"
+    assert {"id", "soft_target", "mask", "hard_label"} <= set(contract["columns"])
+
+
+def test_schema_of_an_unknown_contract_is_a_usage_error() -> None:
+    result = invoke("schema", "target")
+    assert result.exit_code == 2
+    assert result.stderr.endswith(
+        "'target' is not one of 'input', 'targets', 'rejects', 'class_stats'.\n"
+    )
+
+
+# -- version ----------------------------------------------------------------------------------
+
+
+def test_python_m_labelprep_version() -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run(
+        [sys.executable, "-m", "labelprep", "--version"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout == f"labelprep, version {labelprep.__version__}\n"
+
+
+def test_main_is_a_click_group() -> None:
+    assert isinstance(main, click.Group)
+    assert {"run", "validate", "stats", "report", "compare", "schema"} <= set(main.commands)
