@@ -29,7 +29,7 @@ import polars as pl
 from labelprep.config import InputFormat, Options
 from labelprep.errors import ColumnNotFoundError, InputError
 
-SOURCE, ROW = "__source", "__row"
+SOURCE, ROW, FILE = "__source", "__row", "__file"
 RAW_LABEL, RAW_PROBS = "__raw_label", "__raw_probs"
 RAW_EXCLUDED, RAW_CANDIDATES = "__raw_excluded", "__raw_candidates"
 VOTES, PRE_REASON = "__votes", "__pre_reason"  # set on rows that come from vote files
@@ -59,6 +59,8 @@ class InputFile:
     format: InputFormat
     columns: tuple[str, ...]
     schema: pl.Schema
+    index: int = 0
+    """Position of the file among the run's inputs (orders rows across files)."""
 
 
 def resolve_paths(inputs: Sequence[str | Path]) -> list[str]:
@@ -136,7 +138,7 @@ def _scan_one(path: str, fmt: InputFormat, options: Options) -> pl.LazyFrame:
     )
 
 
-def open_input(path: str, options: Options) -> tuple[InputFile, pl.LazyFrame]:
+def open_input(path: str, options: Options, *, index: int = 0) -> tuple[InputFile, pl.LazyFrame]:
     """Scan one file and read its schema; file-level problems raise :class:`InputError`."""
     fmt = detect_format(path, options.input_format)
     try:
@@ -151,7 +153,7 @@ def open_input(path: str, options: Options) -> tuple[InputFile, pl.LazyFrame]:
         raise ColumnNotFoundError.from_missing_and_available(
             options.columns.id, columns, source=path, role="id"
         )
-    return InputFile(path, fmt, columns, schema), lf
+    return InputFile(path, fmt, columns, schema, index), lf
 
 
 def _first_line(exc: BaseException) -> str:
@@ -190,6 +192,7 @@ def canonical_frame(
 
     exprs = [
         pl.lit(source.path, dtype=pl.String).alias(SOURCE),
+        pl.lit(source.index, dtype=pl.Int64).alias(FILE),
         pl.col(ROW).cast(pl.Int64),
         pl.col(cols.id).alias("id"),
         raw(cols.label).cast(pl.String).str.strip_chars().alias(RAW_LABEL),
@@ -218,6 +221,11 @@ def check_keep_columns(source: InputFile, keep: Sequence[str]) -> None:
             raise ColumnNotFoundError.from_missing_and_available(
                 name, source.columns, source=source.path, role="--keep"
             )
+
+
+def ordinal() -> pl.Expr:
+    """A row's position in the whole input: file index, then row (for "first occurrence")."""
+    return pl.col(FILE) * (1 << 40) + pl.col(ROW)
 
 
 def with_missing_columns(lf: pl.LazyFrame, k: int) -> pl.LazyFrame:

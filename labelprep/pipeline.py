@@ -23,6 +23,7 @@ import polars as pl
 
 from labelprep import __version__
 from labelprep.config import Options, build_options, config_settings
+from labelprep.duplicates import find_duplicate_ids
 from labelprep.errors import ColumnNotFoundError, ConfigError
 from labelprep.ingest import (
     SOURCE,
@@ -102,7 +103,7 @@ def prepare(
     vote files: their votes are aggregated (``votes.method``, vote shares by default).
     """
     votes = votes or VoteSettings()
-    opened = [open_input(path, options) for path in resolve_paths(inputs)]
+    opened = [open_input(p, options, index=i) for i, p in enumerate(resolve_paths(inputs))]
     for source, _ in opened:
         check_keep_columns(source, options.keep)
     is_votes = [is_vote_file(source, options, votes) for source, _ in opened]
@@ -128,12 +129,33 @@ def prepare(
         raw_is_string=tuple(
             schema.get(raw_class_column(i)) == pl.String for i in range(len(vocabulary.classes))
         ),
+        kinds=_input_kinds([s for s, _ in plain], vocabulary, options, has_votes=bool(voted)),
+        duplicates=find_duplicate_ids(frame),
     )
     sources = tuple(source for source, _ in opened)
     prepared = Prepared(sources, vocabulary, frame, plan, "split" in schema, options, aggregated)
     if options.partial == "prior":
         prepared = replace(prepared, plan=replace(plan, prior=labelled_prior(prepared)))
     return prepared
+
+
+def _input_kinds(
+    sources: Sequence[InputFile], vocabulary: Vocabulary, options: Options, *, has_votes: bool
+) -> frozenset[str]:
+    """The kinds of evidence the inputs can carry (the target plan skips the others)."""
+    cols = options.columns
+    roles = {
+        "list": cols.probs,
+        "label": cols.label,
+        "excluded": cols.excluded,
+        "candidates": cols.candidates,
+    }
+    kinds = {kind for kind, name in roles.items() for s in sources if name in s.columns}
+    if any(any(vocabulary.class_columns[s.path]) for s in sources):
+        kinds.add("wide")
+    if has_votes:
+        kinds |= {"votes", "list", "label"}
+    return frozenset(kinds)
 
 
 def _canonical(
@@ -175,13 +197,12 @@ def output_frame(
 ) -> pl.LazyFrame:
     """Accepted rows -> the columns of ``targets.parquet``."""
     k = len(prepared.classes)
-    names = dict(enumerate(prepared.classes))
     columns: list[pl.Expr] = [
         pl.col("id"),
         pl.concat_arr([target(i).cast(pl.Float32) for i in range(k)]).alias("soft_target"),
         pl.concat_arr([mask(i).cast(pl.UInt8) for i in range(k)]).alias("mask"),
         pl.col("evidence"),
-        pl.col("__hard").replace_strict(names, return_dtype=pl.String).alias("hard_label"),
+        class_name(pl.col("__hard"), prepared.classes).alias("hard_label"),
         pl.col("__hard").cast(pl.Int64).alias("hard_index"),
     ]
     if sample_weights is not None:
@@ -191,6 +212,12 @@ def output_frame(
         columns.append(pl.col("split"))
     columns.extend(pl.col(name) for name in prepared.options.keep)
     return accepted(wide).select(columns)
+
+
+def class_name(index: pl.Expr, classes: Sequence[str]) -> pl.Expr:
+    """Class index -> name. (A gather from the vocabulary streams; ``replace_strict``
+    here held memory that grew with the input.)"""
+    return pl.lit(pl.Series(list(classes), dtype=pl.String)).gather(index)
 
 
 def _plain_metadata(classes: Sequence[str]) -> dict[str, str]:

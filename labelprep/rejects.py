@@ -65,7 +65,7 @@ def _unknown_fault(plan: TargetPlan) -> tuple[pl.Expr, pl.Expr]:
             .list.join("|")
         )
 
-    ex_bad = pl.col("__ex").list.eval(pl.element().is_null()).list.any().fill_null(False)
+    ex_bad = pl.col("__excluded").list.eval(pl.element().is_null()).list.any().fill_null(False)
     column = (
         pl.when(label_bad)
         .then(pl.lit(cols.label))
@@ -77,8 +77,8 @@ def _unknown_fault(plan: TargetPlan) -> tuple[pl.Expr, pl.Expr]:
         pl.when(label_bad)
         .then(pl.col(RAW_LABEL))
         .when(ex_bad)
-        .then(unknown_items(RAW_EXCLUDED, "__ex"))
-        .otherwise(unknown_items(RAW_CANDIDATES, "__cand"))
+        .then(unknown_items(RAW_EXCLUDED, "__excluded"))
+        .otherwise(unknown_items(RAW_CANDIDATES, "__candidates"))
     )
     return column, value
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from labelprep.config import Options
+from labelprep.duplicates import DuplicateIds
 from labelprep.ingest import (
     PRE_REASON,
     RAW_CANDIDATES,
@@ -64,6 +65,7 @@ REASON_DESCRIPTIONS: dict[str, str] = {
     "non-candidate class, a label with probability 0, disjoint sets)",
     "all_excluded": "the excluded set (or an empty candidate set) rules out every class",
 }
+ALL_INPUT_KINDS = frozenset({"wide", "list", "label", "excluded", "candidates", "votes"})
 EVIDENCE_KINDS: tuple[str, ...] = ("probs", "label", "candidates", "excluded")
 
 
@@ -109,6 +111,10 @@ class TargetPlan:
     options: Options
     raw_is_string: tuple[bool, ...]
     prior: tuple[float, ...] | None = None
+    kinds: frozenset[str] = ALL_INPUT_KINDS
+    """The kinds of evidence some input can carry; the others compile to constants."""
+    duplicates: DuplicateIds | None = None
+    """Repeated ids found by a first pass; ``None`` checks in memory (small frames)."""
 
     @property
     def k(self) -> int:
@@ -138,68 +144,111 @@ def _to_indices(column: str, plan: TargetPlan) -> pl.Expr:
     )
 
 
-def parse_evidence(lf: pl.LazyFrame, plan: TargetPlan) -> pl.LazyFrame:
-    """Add ``__p{i}``, ``__y``, ``__e{i}``, ``__c{i}`` and the presence flags."""
+def _probabilities(plan: TargetPlan) -> tuple[pl.Expr, pl.Expr, list[pl.Expr]]:
+    """(has wide values, has a probs list, probability of each class)."""
+    none = pl.lit(None, dtype=pl.Float64)
     raws = [pl.col(raw_class_column(i)) for i in plan.ks]
-    has_wide = any_of([r.is_not_null() for r in raws])
+    has_wide = any_of([r.is_not_null() for r in raws]) if "wide" in plan.kinds else pl.lit(False)
+    has_list = pl.col(RAW_PROBS).is_not_null() if "list" in plan.kinds else pl.lit(False)
     wide = [_as_float(r, s) for r, s in zip(raws, plan.raw_is_string, strict=True)]
+    if "list" not in plan.kinds:
+        return has_wide, has_list, wide if "wide" in plan.kinds else [none for _ in plan.ks]
     listed = [_list_probs().list.get(i, null_on_oob=True) for i in plan.ks]
+    if "wide" not in plan.kinds:
+        return has_wide, has_list, listed
+    merged = [
+        pl.when("__has_wide").then(w).otherwise(li) for w, li in zip(wide, listed, strict=True)
+    ]
+    return has_wide, has_list, merged
+
+
+def _class_set(column: str, kind: str, plan: TargetPlan) -> tuple[pl.Expr, list[pl.Expr]]:
+    """(the set as class indices, membership of each class) of a list column."""
+    if kind not in plan.kinds:
+        return pl.lit(None, dtype=pl.List(pl.Int64)), [pl.lit(False) for _ in plan.ks]
+    members = [pl.col(f"__{kind}").list.contains(i).fill_null(False) for i in plan.ks]
+    return _to_indices(column, plan), members
+
+
+def parse_evidence(lf: pl.LazyFrame, plan: TargetPlan) -> pl.LazyFrame:
+    """Add ``__p{i}``, ``__y``, ``__e{i}``, ``__c{i}`` and the presence flags.
+
+    Evidence no input carries (``plan.kinds``) compiles to constants, so a file of
+    wide probabilities pays nothing for list parsing.
+    """
+    has_wide, has_list, probs = _probabilities(plan)
+    excluded_set, excluded_in = _class_set(RAW_EXCLUDED, "excluded", plan)
+    candidate_set, candidate_in = _class_set(RAW_CANDIDATES, "candidates", plan)
+    label = pl.col(RAW_LABEL).replace_strict(plan.index_of, default=None, return_dtype=pl.Int64)
     lf = lf.with_columns(
         has_wide.alias("__has_wide"),
-        pl.col(RAW_PROBS).is_not_null().alias("__has_list"),
-        pl.col(RAW_LABEL)
-        .replace_strict(plan.index_of, default=None, return_dtype=pl.Int64)
-        .alias("__y"),
-        _to_indices(RAW_EXCLUDED, plan).alias("__ex"),
-        _to_indices(RAW_CANDIDATES, plan).alias("__cand"),
+        has_list.alias("__has_list"),
+        (label if "label" in plan.kinds else pl.lit(None, dtype=pl.Int64)).alias("__y"),
+        excluded_set.alias("__excluded"),
+        candidate_set.alias("__candidates"),
     )
     return lf.with_columns(
-        *[
-            pl.when("__has_wide").then(w).otherwise(li).alias(f"__p{i}")
-            for i, (w, li) in enumerate(zip(wide, listed, strict=True))
-        ],
-        *[pl.col("__ex").list.contains(i).fill_null(False).alias(f"__e{i}") for i in plan.ks],
-        *[pl.col("__cand").list.contains(i).fill_null(False).alias(f"__c{i}") for i in plan.ks],
+        *[prob.alias(f"__p{i}") for i, prob in enumerate(probs)],
+        *[member.alias(f"__e{i}") for i, member in enumerate(excluded_in)],
+        *[member.alias(f"__c{i}") for i, member in enumerate(candidate_in)],
         (pl.col("__has_wide") | pl.col("__has_list")).alias("__has_p"),
         pl.col("__y").is_not_null().alias("__has_y"),
-        pl.col("__ex").list.len().fill_null(0).gt(0).alias("__has_e"),
-        pl.col("__cand").is_not_null().alias("__has_c"),
+        pl.col("__excluded").list.len().fill_null(0).gt(0).alias("__has_e"),
+        pl.col("__candidates").is_not_null().alias("__has_c"),
     ).with_columns(pl.sum_horizontal([p(i) for i in plan.ks]).alias("__sum"))
 
 
 # -- reasons -----------------------------------------------------------------------------
 
 
+def _wide_nan(plan: TargetPlan, i: int) -> pl.Expr:
+    if plan.raw_is_string[i]:  # text that did not parse
+        return pl.col(raw_class_column(i)).is_not_null() & (p(i).is_null() | p(i).is_nan())
+    return p(i).is_nan()
+
+
 def _not_a_number(plan: TargetPlan) -> pl.Expr:
-    wide_bad = [
-        pl.col(raw_class_column(i)).is_not_null() & (p(i).is_null() | p(i).is_nan())
-        for i in plan.ks
-    ]
-    list_bad = _list_probs().list.eval(pl.element().is_null() | pl.element().is_nan()).list.any()
-    return (pl.col("__has_wide") & any_of(wide_bad)) | (
-        ~pl.col("__has_wide") & list_bad.fill_null(False)
-    )
+    wide = pl.col("__has_wide") & any_of([_wide_nan(plan, i) for i in plan.ks])
+    if "list" not in plan.kinds:
+        return wide
+    listed = _list_probs().list.eval(pl.element().is_null() | pl.element().is_nan()).list.any()
+    return wide | (~pl.col("__has_wide") & listed.fill_null(False))
 
 
 def _wrong_length(plan: TargetPlan) -> pl.Expr:
     wide_gap = any_of([pl.col(raw_class_column(i)).is_null() for i in plan.ks])
+    wide = pl.col("__has_wide") & wide_gap
+    if "list" not in plan.kinds:
+        return wide
     list_len = pl.col(RAW_PROBS).list.len() != plan.k
-    return (pl.col("__has_wide") & wide_gap) | (~pl.col("__has_wide") & list_len.fill_null(False))
+    return wide | (~pl.col("__has_wide") & list_len.fill_null(False))
 
 
-def _unknown_class() -> pl.Expr:
-    label = pl.col(RAW_LABEL).is_not_null() & pl.col("__y").is_null()
-    lists = [
-        pl.col(c).list.eval(pl.element().is_null()).list.any().fill_null(False)
-        for c in ("__ex", "__cand")
-    ]
-    return label | lists[0] | lists[1]
+def _unknown_class(plan: TargetPlan) -> pl.Expr:
+    terms = []
+    if "label" in plan.kinds:
+        terms.append(pl.col(RAW_LABEL).is_not_null() & pl.col("__y").is_null())
+    for kind in ("excluded", "candidates"):
+        if kind in plan.kinds:
+            unknown = pl.col(f"__{kind}").list.eval(pl.element().is_null()).list.any()
+            terms.append(unknown.fill_null(False))
+    return any_of(terms)
 
 
-def _duplicate_id() -> pl.Expr:
+def _duplicate_id(plan: TargetPlan) -> pl.Expr:
     """A later row with an id seen before; rejected votes (decided at ingest) do not count."""
+    if plan.duplicates is not None:
+        return plan.duplicates.later_rows()
+    if "votes" not in plan.kinds:
+        return pl.col("id").is_not_null() & ~pl.col("id").is_first_distinct()
     key = pl.when(pl.col(PRE_REASON).is_null()).then(pl.col("id"))
     return key.is_not_null() & ~key.is_first_distinct()
+
+
+def _duplicate_vote(plan: TargetPlan) -> pl.Expr:
+    if "votes" not in plan.kinds:
+        return pl.lit(False)
+    return pl.col(PRE_REASON).fill_null("") == "duplicate_vote"
 
 
 def row_sum() -> pl.Expr:
@@ -211,6 +260,8 @@ def _conflict(plan: TargetPlan) -> pl.Expr:
     """Evidence that contradicts itself: mass on an excluded or non-candidate class,
     a known class that is excluded, not a candidate or has probability 0, or
     candidates that are all excluded."""
+    if not plan.kinds & {"label", "excluded", "candidates"}:
+        return pl.lit(False)
     has_c = pl.col("__has_c")
     outside = [excluded(i) | (has_c & ~candidate(i)) for i in plan.ks]
     mass_outside = any_of([(p(i) > 0) & out for i, out in enumerate(outside)])
@@ -229,6 +280,8 @@ def _conflict(plan: TargetPlan) -> pl.Expr:
 
 def _all_excluded(plan: TargetPlan) -> pl.Expr:
     """A set-only row leaving no possible class (all excluded, or an empty candidate set)."""
+    if not plan.kinds & {"excluded", "candidates"}:
+        return pl.lit(False)
     set_only = ~pl.col("__has_p") & ~pl.col("__has_y")
     open_classes = [~excluded(i) & (~pl.col("__has_c") | candidate(i)) for i in plan.ks]
     return set_only & ~any_of(open_classes)
@@ -244,13 +297,13 @@ def reason_checks(plan: TargetPlan) -> list[tuple[str, pl.Expr]]:
     probs = pl.col("__has_p")
     return [
         ("missing_id", pl.col("id").is_null() | (pl.col("id").cast(pl.String) == "")),
-        ("duplicate_vote", pl.col(PRE_REASON).fill_null("") == "duplicate_vote"),
-        ("duplicate_id", _duplicate_id()),
+        ("duplicate_vote", _duplicate_vote(plan)),
+        ("duplicate_id", _duplicate_id(plan)),
         ("not_a_number", probs & _not_a_number(plan)),
         ("wrong_length", probs & _wrong_length(plan)),
         ("negative_probability", probs & any_of([p(i) < 0 for i in plan.ks])),
         ("probability_above_one", probs & any_of([p(i) > 1 for i in plan.ks])),
-        ("unknown_class", _unknown_class()),
+        ("unknown_class", _unknown_class(plan)),
         ("no_evidence", ~(probs | pl.col("__has_y") | pl.col("__has_e") | pl.col("__has_c"))),
         ("bad_sum", probs & _bad_sum(tol, renormalize=plan.options.renormalize)),
         ("conflict", _conflict(plan)),
@@ -282,38 +335,36 @@ def _weights(plan: TargetPlan) -> list[pl.Expr]:
 
 
 def _evidence_mask(plan: TargetPlan) -> list[pl.Expr]:
-    """1 = positive or still possible: intersection of what each evidence allows."""
-    has_p, has_y, has_c = pl.col("__has_p"), pl.col("__has_y"), pl.col("__has_c")
-    return [
-        pl.when(has_p).then(p(i) > 0).when(has_y).then(pl.col("__y") == i).otherwise(True)
-        & (~has_c | candidate(i) | has_p | has_y)
-        & ~excluded(i)
-        for i in plan.ks
-    ]
-
-
-def _spread(plan: TargetPlan) -> list[pl.Expr]:
-    """Mass spread over the mask: uniform, or proportional to the prior (``partial=prior``);
-    when the prior gives the whole mask zero mass the spread falls back to uniform."""
-    weights = _weights(plan)
-    weighted = [mask(i).cast(pl.Float64) * w for i, w in enumerate(weights)]
-    total = pl.sum_horizontal(weighted)
-    count = pl.sum_horizontal([mask(i).cast(pl.Float64) for i in plan.ks])
-    return [
-        pl.when(total > 0).then(weighted[i] / total).otherwise(mask(i).cast(pl.Float64) / count)
-        for i in plan.ks
-    ]
+    """1 = positive or still possible: what the positive evidence allows (probabilities > 0,
+    else the known class, else the candidates, else everything), minus the excluded set.
+    Contradictions between the two are rejected as ``conflict`` before this matters."""
+    masks = []
+    for i in plan.ks:
+        positive = [p(i) > 0]
+        if "label" in plan.kinds:
+            positive.append(pl.col("__y") == i)
+        if "candidates" in plan.kinds:
+            positive.append(~pl.col("__has_c") | candidate(i))
+        allowed = pl.coalesce([*positive, pl.lit(True)])
+        masks.append(allowed & ~excluded(i) if "excluded" in plan.kinds else allowed)
+    return masks
 
 
 def _base_target(plan: TargetPlan) -> list[pl.Expr]:
-    spread = _spread(plan)
+    """Probabilities scaled to sum 1; otherwise the mask (a one-hot for a known class)
+    weighted uniformly or by the prior (``partial=prior``) and scaled to sum 1. When the
+    prior gives the whole mask zero mass the row falls back to uniform over the mask."""
+    if not plan.kinds & {"label", "excluded", "candidates"}:
+        return [p(i) / row_sum() for i in plan.ks]
+    weights = _weights(plan)
+    mass = [pl.coalesce(p(i), mask(i).cast(pl.Float64) * w) for i, w in enumerate(weights)]
+    total = pl.sum_horizontal(mass)
+    if plan.options.partial != "prior":
+        return [m / total for m in mass]
+    count = pl.sum_horizontal([mask(i).cast(pl.Float64) for i in plan.ks])
+    fallback = [mask(i).cast(pl.Float64) / count for i in plan.ks]
     return [
-        pl.when("__has_p")
-        .then(p(i) / row_sum())
-        .when("__has_y")
-        .then((pl.col("__y") == i).cast(pl.Float64))
-        .otherwise(spread[i])
-        for i in plan.ks
+        pl.when(total > 0).then(m / total).otherwise(f) for m, f in zip(mass, fallback, strict=True)
     ]
 
 
@@ -331,17 +382,19 @@ def _smooth(plan: TargetPlan, base: list[pl.Expr]) -> tuple[list[pl.Expr], list[
 
 
 def _hard_index(plan: TargetPlan) -> pl.Expr:
-    top = pl.max_horizontal([target(i) for i in plan.ks])
-    return pl.coalesce([pl.when(target(i) == top).then(pl.lit(i, pl.UInt32)) for i in plan.ks])
+    """Argmax of the target; ``arr.arg_max`` returns the first of equal values."""
+    return pl.concat_arr([target(i) for i in plan.ks]).arr.arg_max()
 
 
-def evidence_expr() -> pl.Expr:
+def evidence_expr(plan: TargetPlan) -> pl.Expr:
     """The row's evidence kinds, e.g. ``probs`` or ``label+excluded``."""
     flags = ("__has_p", "__has_y", "__has_c", "__has_e")
     parts: list[pl.Expr] = [
         pl.when(f).then(pl.lit(kind)) for f, kind in zip(flags, EVIDENCE_KINDS, strict=True)
     ]
-    parts[0] = pl.when(pl.col(VOTES).fill_null(False)).then(pl.lit("votes")).otherwise(parts[0])
+    if "votes" in plan.kinds:
+        votes = pl.col(VOTES).fill_null(False)
+        parts[0] = pl.when(votes).then(pl.lit("votes")).otherwise(parts[0])
     return pl.concat_str(parts, separator="+", ignore_nulls=True)
 
 
@@ -359,7 +412,7 @@ def build_targets(lf: pl.LazyFrame, plan: TargetPlan) -> pl.LazyFrame:
         lf = lf.with_columns(*[a.alias(f"__m{i}") for i, a in enumerate(allowed)])
     else:
         lf = lf.with_columns(*[t.alias(f"__t{i}") for i, t in enumerate(base)])
-    return lf.with_columns(evidence_expr().alias("evidence"), _hard_index(plan).alias("__hard"))
+    return lf.with_columns(evidence_expr(plan).alias("evidence"), _hard_index(plan).alias("__hard"))
 
 
 def accepted(lf: pl.LazyFrame) -> pl.LazyFrame:

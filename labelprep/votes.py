@@ -33,6 +33,7 @@ from labelprep.aggregation import (
 from labelprep.config import Options
 from labelprep.errors import ColumnNotFoundError, ConfigError
 from labelprep.ingest import (
+    FILE,
     PRE_REASON,
     RAW_CANDIDATES,
     RAW_EXCLUDED,
@@ -127,6 +128,7 @@ def long_votes(
     )
     return long.select(
         pl.lit(source.path, dtype=pl.String).alias(SOURCE),
+        pl.lit(source.index, dtype=pl.Int64).alias(FILE),
         pl.col(ROW).cast(pl.Int64),
         pl.col(cols.id).cast(pl.String).alias("id"),
         pl.col(cols.annotator if settings.layout == "long" else "annotator")
@@ -176,7 +178,7 @@ def _vote_reasons(
 
 
 def _encode(valid: pl.DataFrame, k: int) -> tuple[EncodedVotes, pl.DataFrame, list[str]]:
-    firsts = [pl.col(c).first() for c in (SOURCE, ROW, "split") if c in valid.columns]
+    firsts = [pl.col(c).first() for c in (SOURCE, FILE, ROW, "split") if c in valid.columns]
     items = valid.group_by("id", maintain_order=True).agg(firsts)
     annotators = valid.select(pl.col("annotator").unique(maintain_order=True)).to_series()
     item_code = dict(zip(items["id"], range(items.height), strict=True))
