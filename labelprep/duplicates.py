@@ -45,8 +45,8 @@ def _keyed(frame: pl.LazyFrame) -> pl.LazyFrame:
 def find_duplicate_ids(frame: pl.LazyFrame) -> DuplicateIds:
     """Scan the ids of a canonical frame and return the repeated ones (usually none)."""
     keyed = _keyed(frame)
-    hashes = collect_all([keyed.select(pl.col("id").hash(_SEED))])[0].to_series().to_numpy()
-    hashes = np.sort(hashes)
+    column = collect_all([keyed.select(pl.col("id").hash(_SEED))])[0].to_series()
+    hashes = column.sort().to_numpy()  # Polars sorts on every core
     repeated = np.unique(hashes[1:][hashes[1:] == hashes[:-1]])
     if repeated.size:
         candidates = keyed.filter(pl.col("id").hash(_SEED).is_in(pl.Series(repeated)))

@@ -26,7 +26,7 @@ from labelprep.config import Options, build_options, config_settings
 from labelprep.duplicates import find_duplicate_ids
 from labelprep.errors import ColumnNotFoundError, ConfigError
 from labelprep.ingest import (
-    SOURCE,
+    FILE,
     InputFile,
     canonical_frame,
     check_keep_columns,
@@ -54,7 +54,15 @@ from labelprep.rejects import REJECT_COLUMNS, reject_rows
 from labelprep.sample import sample_paths
 from labelprep.schema import class_stats_schema, targets_schema
 from labelprep.stats import class_counts, empty_partials, partial_sums, row_summary
-from labelprep.targets import TargetPlan, accepted, build_targets, mask, rejected, target
+from labelprep.targets import (
+    TargetPlan,
+    accepted,
+    build_targets,
+    evidence_name,
+    mask,
+    rejected,
+    target,
+)
 from labelprep.vocab import Vocabulary, resolve_vocabulary
 from labelprep.votes import (
     AggregatedVotes,
@@ -201,9 +209,7 @@ def output_frame(
         pl.col("id"),
         pl.concat_arr([target(i).cast(pl.Float32) for i in range(k)]).alias("soft_target"),
         pl.concat_arr([mask(i).cast(pl.UInt8) for i in range(k)]).alias("mask"),
-        pl.col("evidence"),
-        class_name(pl.col("__hard"), prepared.classes).alias("hard_label"),
-        pl.col("__hard").cast(pl.Int64).alias("hard_index"),
+        evidence_name(pl.col("__evidence")).alias("evidence"),
     ]
     if sample_weights is not None:
         weighted = [target(i) * w for i, w in enumerate(sample_weights)]
@@ -211,7 +217,18 @@ def output_frame(
     if prepared.has_split:
         columns.append(pl.col("split"))
     columns.extend(pl.col(name) for name in prepared.options.keep)
-    return accepted(wide).select(columns)
+    # The argmax of the stored float32 targets: hard_label always agrees with the file.
+    hard = pl.col("soft_target").arr.arg_max()
+    out = (
+        accepted(wide)
+        .select(columns)
+        .with_columns(
+            class_name(hard, prepared.classes).alias("hard_label"),
+            hard.cast(pl.Int64).alias("hard_index"),
+        )
+    )
+    order = ["id", "soft_target", "mask", "evidence", "hard_label", "hard_index"]
+    return out.select(order + [c for c in out.collect_schema().names() if c not in order])
 
 
 def class_name(index: pl.Expr, classes: Sequence[str]) -> pl.Expr:
@@ -225,14 +242,13 @@ def _plain_metadata(classes: Sequence[str]) -> dict[str, str]:
 
 
 def _reject_counts(wide: pl.LazyFrame) -> pl.LazyFrame:
-    return rejected(wide).group_by(SOURCE, "reason").agg(pl.len().alias("rows"))
+    return rejected(wide).group_by(FILE, "reason").agg(pl.len().alias("rows"))
 
 
 def count(prepared: Prepared) -> Counts:
-    """One streaming pass that only counts (no outputs written)."""
-    wide = targets_frame(prepared)
-    partials, rejects = collect_all([_partials(prepared, wide), _reject_counts(wide)])
-    return Counts(_or_empty(partials, prepared), rejects)
+    """Count without writing: one pass for the class sums, one for the rejects."""
+    counts, _ = inspect(prepared, samples_per_reason=0)
+    return counts
 
 
 def _partials(prepared: Prepared, wide: pl.LazyFrame) -> pl.LazyFrame:
@@ -246,21 +262,38 @@ def _or_empty(partials: pl.DataFrame, prepared: Prepared) -> pl.DataFrame:
 def write_rows(
     prepared: Prepared, folder: Path, *, sample_weights: Sequence[float] | None = None
 ) -> Counts:
-    """The main pass: sink targets and rejects, count everything on the way."""
+    """Sink ``targets.parquet`` and ``rejects.parquet``, then count.
+
+    Each is its own streaming pass: one query feeding two sinks (or a sink and an
+    aggregation) through a shared cache held memory that grew with the input.
+    """
     wide = targets_frame(prepared)
     out = output_frame(prepared, wide, sample_weights=sample_weights)
     out = targets_schema(prepared.classes).validate(out)  # dtypes and columns, no data pass
     metadata = parquet_metadata(
         prepared.classes, out.collect_schema(), list_columns=("soft_target", "mask")
     )
-    sinks = [
-        out.sink_parquet(folder / TARGETS, metadata=metadata, lazy=True),
-        reject_rows(rejected(wide), prepared.plan).sink_parquet(
-            folder / REJECTS, metadata=_plain_metadata(prepared.classes), lazy=True
-        ),
-    ]
-    results = collect_all([*sinks, _partials(prepared, wide), _reject_counts(wide)])
-    return Counts(_or_empty(results[-2], prepared), results[-1])
+    sink(out, folder / TARGETS, metadata=metadata)
+    rejects = reject_rows(rejected(wide), prepared.plan)
+    sink(rejects, folder / REJECTS, metadata=_plain_metadata(prepared.classes))
+    files = {source.path: source.index for source in prepared.sources}
+    reject_counts = (
+        pl.scan_parquet(folder / REJECTS)
+        .group_by("source", "reason")
+        .agg(pl.len().alias("rows"))
+        .select(
+            pl.col("source").replace_strict(files, return_dtype=pl.Int64).alias(FILE),
+            "reason",
+            "rows",
+        )
+    )
+    partials, counted = collect_all([_partials(prepared, wide)])[0], reject_counts.collect()
+    return Counts(_or_empty(partials, prepared), counted)
+
+
+def sink(frame: pl.LazyFrame, path: Path, *, metadata: dict[str, str]) -> None:
+    """Stream a frame to Parquet; a data problem met on the way is an :class:`InputError`."""
+    collect_all([frame.sink_parquet(path, metadata=metadata, lazy=True)])
 
 
 def class_statistics(prepared: Prepared, counts: Counts) -> pl.DataFrame:
@@ -300,16 +333,16 @@ def summarize(prepared: Prepared, counts: Counts, stats: pl.DataFrame) -> dict[s
 
 
 def _rows_per_input(prepared: Prepared, counts: Counts) -> list[dict[str, Any]]:
-    accepted_rows = counts.partials.group_by("__source").agg(pl.col("rows").sum())
-    rejected_rows = counts.rejects.group_by(SOURCE).agg(pl.col("rows").sum())
+    accepted_rows = counts.partials.group_by(FILE).agg(pl.col("rows").sum())
+    rejected_rows = counts.rejects.group_by(FILE).agg(pl.col("rows").sum())
     acc = dict(accepted_rows.iter_rows())
     rej = dict(rejected_rows.iter_rows())
     return [
         {
             "path": s.path,
             "format": s.format,
-            "rows": int(acc.get(s.path, 0)) + int(rej.get(s.path, 0)),
-            "rejected": int(rej.get(s.path, 0)),
+            "rows": int(acc.get(s.index, 0)) + int(rej.get(s.index, 0)),
+            "rejected": int(rej.get(s.index, 0)),
         }
         for s in prepared.sources
     ]
@@ -494,17 +527,30 @@ def report(output_dir: str | Path) -> tuple[Path, Path]:
 
 
 def inspect(prepared: Prepared, *, samples_per_reason: int) -> tuple[Counts, pl.DataFrame]:
-    """One pass that counts and keeps the first rejected rows of each reason."""
+    """Count (class sums, rejects by file and reason) and keep the first rejected rows of
+    each reason, in two streaming passes."""
     wide = targets_frame(prepared)
-    sample = (
-        reject_rows(rejected(wide), prepared.plan)
+    partials = collect_all([_partials(prepared, wide)])[0]
+    by_file = (
+        reject_rows(rejected(wide), prepared.plan, keep=(FILE,))
+        .group_by(FILE, "reason", maintain_order=True)
+        .agg(
+            pl.len().alias("rows"),
+            pl.struct(REJECT_COLUMNS).head(samples_per_reason).alias("sample"),
+        )
+    )
+    rejects = collect_all([by_file])[0]
+    samples = (
+        rejects.select("sample")
+        .explode("sample")
+        .drop_nulls()
+        .unnest("sample")
         .group_by("reason", maintain_order=True)
         .head(samples_per_reason)
+        .select(REJECT_COLUMNS)
     )
-    partials, reject_counts, samples = collect_all(
-        [_partials(prepared, wide), _reject_counts(wide), sample]
-    )
-    return Counts(_or_empty(partials, prepared), reject_counts), samples.select(REJECT_COLUMNS)
+    counts = Counts(_or_empty(partials, prepared), rejects.select(FILE, "reason", "rows"))
+    return counts, samples
 
 
 def aggregate(

@@ -178,8 +178,11 @@ def _wrong_length_value(plan: TargetPlan) -> pl.Expr:
     return pl.when(pl.col("__has_wide")).then(filled).otherwise(pl.col(RAW_PROBS).list.len())
 
 
-def reject_rows(rejected: pl.LazyFrame, plan: TargetPlan) -> pl.LazyFrame:
-    """Rows already filtered to the rejects -> the columns of ``rejects.parquet``."""
+def reject_rows(
+    rejected: pl.LazyFrame, plan: TargetPlan, *, keep: Sequence[str] = ()
+) -> pl.LazyFrame:
+    """Rows already filtered to the rejects -> the columns of ``rejects.parquet``
+    (plus the internal ``keep`` columns)."""
     column, value = _fault(plan)
     value = (
         pl.when(pl.col("reason") == "wrong_length")
@@ -194,4 +197,5 @@ def reject_rows(rejected: pl.LazyFrame, plan: TargetPlan) -> pl.LazyFrame:
         pl.col("column"),
         pl.col("value"),
         _message(plan).alias("message"),
+        *keep,
     )

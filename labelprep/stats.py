@@ -23,7 +23,7 @@ from typing import Any
 
 import polars as pl
 
-from labelprep.targets import excluded, mask, target
+from labelprep.targets import evidence_name, excluded, mask, target
 
 COUNT_COLUMNS: tuple[str, ...] = (
     "soft_mass",
@@ -33,8 +33,9 @@ COUNT_COLUMNS: tuple[str, ...] = (
     "candidate_count",
     "excluded_count",
 )
+MASS_DECIMALS = 9
 ENTROPY_BIN = 0.05  # bits; the target-entropy distribution is summarised from these bins
-_KEYS = ("__source", "split", "evidence", "__set_size", "__entropy_bin")
+_KEYS = ("__file", "split", "__evidence", "__set_size", "__entropy_bin")
 
 
 def _row_entropy_bits(k: int) -> pl.Expr:
@@ -72,7 +73,13 @@ def partial_sums(lf: pl.LazyFrame, k: int, *, has_split: bool) -> pl.LazyFrame:
 
 
 def class_counts(partials: pl.DataFrame, classes: Sequence[str]) -> pl.DataFrame:
-    """Long per-class table (split, class, index, counts): all rows first, then each split."""
+    """Long per-class table (split, class, index, counts): all rows first, then each split.
+
+    The streaming aggregation adds floats in an order that depends on thread scheduling,
+    so the soft mass is summed over sorted groups and rounded to ``MASS_DECIMALS``
+    decimals: the same inputs give bit-identical statistics.
+    """
+    partials = partials.sort(_KEYS, nulls_last=False)
     sums = [pl.col(f"{c}_{i}").sum() for i in range(len(classes)) for c in COUNT_COLUMNS]
     overall = partials.select(pl.lit(None, dtype=pl.String).alias("split"), *sums)
     per_split = (
@@ -94,7 +101,7 @@ def _to_long(wide: pl.DataFrame, classes: Sequence[str]) -> pl.DataFrame:
             )
         )
     long = pl.concat(blocks).with_columns(
-        pl.col("soft_mass").cast(pl.Float64),
+        pl.col("soft_mass").cast(pl.Float64).round(MASS_DECIMALS),
         *[pl.col(c).cast(pl.Int64) for c in COUNT_COLUMNS[1:]],
     )
     order = pl.col("split").is_not_null()
@@ -104,9 +111,9 @@ def _to_long(wide: pl.DataFrame, classes: Sequence[str]) -> pl.DataFrame:
 def empty_partials(k: int) -> pl.DataFrame:
     """Partial sums of an input with no accepted rows (every count zero)."""
     schema: dict[str, Any] = {
-        "__source": pl.String,
+        "__file": pl.Int64,
         "split": pl.String,
-        "evidence": pl.String,
+        "__evidence": pl.UInt8,
         "__set_size": pl.UInt32,
         "__entropy_bin": pl.Int32,
         "rows": pl.UInt32,
@@ -121,7 +128,12 @@ def empty_partials(k: int) -> pl.DataFrame:
 def row_summary(partials: pl.DataFrame) -> dict[str, Any]:
     """Rows by evidence kind, candidate-set sizes, and the target-entropy distribution."""
     rows = int(partials["rows"].sum())
-    by_evidence = partials.group_by("evidence").agg(pl.col("rows").sum()).sort("evidence")
+    by_evidence = (
+        partials.group_by("__evidence")
+        .agg(pl.col("rows").sum())
+        .with_columns(evidence_name(pl.col("__evidence")).alias("evidence"))
+        .sort("evidence")
+    )
     by_size = partials.group_by("__set_size").agg(pl.col("rows").sum()).sort("__set_size")
     bins = partials.group_by("__entropy_bin").agg(pl.col("rows").sum()).sort("__entropy_bin")
     return {

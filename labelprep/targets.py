@@ -386,16 +386,35 @@ def _hard_index(plan: TargetPlan) -> pl.Expr:
     return pl.concat_arr([target(i) for i in plan.ks]).arr.arg_max()
 
 
-def evidence_expr(plan: TargetPlan) -> pl.Expr:
-    """The row's evidence kinds, e.g. ``probs`` or ``label+excluded``."""
-    flags = ("__has_p", "__has_y", "__has_c", "__has_e")
-    parts: list[pl.Expr] = [
-        pl.when(f).then(pl.lit(kind)) for f, kind in zip(flags, EVIDENCE_KINDS, strict=True)
+def _evidence_name(code: int) -> str:
+    kinds = [
+        "votes" if code & 16 else "probs" if code & 1 else "",
+        "label",
+        "candidates",
+        "excluded",
     ]
+    bits = (code & 17, code & 2, code & 4, code & 8)
+    return "+".join(kind for kind, bit in zip(kinds, bits, strict=True) if bit)
+
+
+EVIDENCE_NAMES: tuple[str, ...] = tuple(_evidence_name(code) for code in range(32))
+"""Evidence code (bits: probs 1, label 2, candidates 4, excluded 8, votes 16) -> name."""
+
+
+def evidence_code(plan: TargetPlan) -> pl.Expr:
+    """The row's evidence kinds as a small bit code (cheap to group by)."""
+    flags = ("__has_p", "__has_y", "__has_c", "__has_e")
+    code = pl.sum_horizontal(
+        [pl.col(f).cast(pl.UInt8) * (1 << bit) for bit, f in enumerate(flags)]
+    ).cast(pl.UInt8)
     if "votes" in plan.kinds:
-        votes = pl.col(VOTES).fill_null(False)
-        parts[0] = pl.when(votes).then(pl.lit("votes")).otherwise(parts[0])
-    return pl.concat_str(parts, separator="+", ignore_nulls=True)
+        code = code + pl.col(VOTES).fill_null(False).cast(pl.UInt8) * 16
+    return code
+
+
+def evidence_name(code: pl.Expr) -> pl.Expr:
+    """Evidence code -> name such as ``probs`` or ``label+excluded``."""
+    return pl.lit(pl.Series(EVIDENCE_NAMES, dtype=pl.String)).gather(code)
 
 
 def build_targets(lf: pl.LazyFrame, plan: TargetPlan) -> pl.LazyFrame:
@@ -412,7 +431,9 @@ def build_targets(lf: pl.LazyFrame, plan: TargetPlan) -> pl.LazyFrame:
         lf = lf.with_columns(*[a.alias(f"__m{i}") for i, a in enumerate(allowed)])
     else:
         lf = lf.with_columns(*[t.alias(f"__t{i}") for i, t in enumerate(base)])
-    return lf.with_columns(evidence_expr(plan).alias("evidence"), _hard_index(plan).alias("__hard"))
+    return lf.with_columns(
+        evidence_code(plan).alias("__evidence"), _hard_index(plan).alias("__hard")
+    )
 
 
 def accepted(lf: pl.LazyFrame) -> pl.LazyFrame:
