@@ -45,7 +45,8 @@ def test_pandas_reads_targets_without_reshaping(write, run):
 
 
 def test_hugging_face_datasets_sees_class_labels_and_fixed_lists(write, run):
-    import datasets  # noqa: PLC0415 - heavy, and only this test needs it
+    import datasets  # heavy, and only this test needs it
+
     _, out = run([write("s.csv", SPEC_TABLE)])
     dataset = datasets.load_dataset(
         "parquet", data_files=str(out / "targets.parquet"), split="train"
