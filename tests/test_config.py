@@ -223,3 +223,19 @@ def test_unreadable_toml(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert result.stderr.startswith(f"Error: {tmp_path / 'labelprep.toml'}: cannot read the ")
     assert "Traceback" not in result.output
+
+
+def test_cli_validate_reads_gate_thresholds_from_pyproject(tmp_path, monkeypatch):
+    """Flags left unset on the command line must not hide the file's thresholds."""
+    from click.testing import CliRunner
+
+    from labelprep.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    rows = "id,c1,c2,c3\n1,0.9,0.05,0.05\n2,0.2,0.8,0\n3,0.3,0.3,0.9\n4,0.7,0,0.3\n"
+    (tmp_path / "bad.csv").write_text(rows)
+    runner = CliRunner()
+    assert runner.invoke(main, ["validate", "bad.csv"]).exit_code == 1
+    (tmp_path / "pyproject.toml").write_text("[tool.labelprep]\nmax_reject_rate = 0.5\n")
+    assert runner.invoke(main, ["validate", "bad.csv"]).exit_code == 0
+    assert runner.invoke(main, ["validate", "bad.csv", "--max-reject-rate", "0.1"]).exit_code == 1

@@ -1,0 +1,127 @@
+"""Votes through the pipeline: aggregate and run, long and wide layouts, vote rejects."""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+import pytest
+
+import labelprep
+from tests.conftest import rejects_of, targets_of
+
+LONG = """\
+id,annotator,label
+i1,w1,a
+i1,w2,a
+i1,w3,b
+i2,w1,b
+i2,w2,c
+"""
+
+WIDE = """\
+id,w1,w2,w3
+i1,a,a,b
+i2,b,c,-1
+"""
+
+
+def soft_targets(out) -> dict[str, list[float]]:
+    frame = targets_of(out)
+    return dict(zip(frame["id"], frame["soft_target"].to_list(), strict=True))
+
+
+def aggregate(tmp_path, paths, **settings):
+    out = tmp_path / "out"
+    result = labelprep.aggregate(paths, output_dir=out, config=False, classes="a,b,c", **settings)
+    return result, out
+
+
+def test_vote_shares(write, tmp_path):
+    result, out = aggregate(tmp_path, [write("v.csv", LONG)])
+    targets = soft_targets(out)
+    assert targets["i1"] == pytest.approx([2 / 3, 1 / 3, 0])
+    assert targets["i2"] == pytest.approx([0, 0.5, 0.5])
+    frame = targets_of(out).sort("id")
+    assert frame["mask"].to_list() == [[1, 1, 0], [0, 1, 1]]
+    assert frame["evidence"].to_list() == ["votes", "votes"]
+    assert frame["hard_label"].to_list() == ["a", "b"]  # i2 ties b and c: first class wins
+    assert result.summary["votes"]["ties"] == 1
+    assert result.rows_in == 2
+
+
+def test_smoothed_shares_open_every_class(write, tmp_path):
+    _, out = aggregate(tmp_path, [write("v.csv", LONG)], alpha=1.0)
+    # i1: counts (2, 1, 0) + 1 each over 3 + 3
+    assert soft_targets(out)["i1"] == pytest.approx([3 / 6, 2 / 6, 1 / 6])
+    assert targets_of(out)["mask"].to_list()[0] == [1, 1, 1]
+
+
+def test_majority_one_hot_with_ties_to_the_first_class(write, tmp_path):
+    _, out = aggregate(tmp_path, [write("v.csv", LONG)], method="majority")
+    assert soft_targets(out) == {"i1": [1, 0, 0], "i2": [0, 1, 0]}
+
+
+def test_wide_layout_equals_long(write, tmp_path):
+    _, out = aggregate(tmp_path, [write("w.csv", WIDE)], layout="wide", missing="-1")
+    targets = soft_targets(out)
+    assert targets["i1"] == pytest.approx([2 / 3, 1 / 3, 0])
+    assert targets["i2"] == pytest.approx([0, 0.5, 0.5])
+
+
+def test_annotators_file_and_agreement(write, tmp_path):
+    result, out = aggregate(tmp_path, [write("v.csv", LONG)], method="dawid-skene")
+    annotators = pl.read_parquet(out / "annotators.parquet").sort("annotator")
+    assert annotators["annotator"].to_list() == ["w1", "w2", "w3"]
+    assert annotators["votes"].to_list() == [2, 2, 1]
+    assert "estimated_accuracy" in annotators.columns
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["summary"]["votes"]["votes_in"] == 5
+    assert manifest["summary"]["votes"]["method"] == "dawid_skene"
+    assert "Votes and annotator agreement" in (out / "report.md").read_text()
+    assert result.summary["votes"]["agreement"]["krippendorff_alpha"] is not None
+
+
+@pytest.mark.parametrize(
+    ("policy", "rejected_lines", "i1"),
+    [
+        ("keep", [], [1 / 4, 3 / 4, 0]),  # w1 counts three times: a, b, b; w2: b
+        ("first", [3, 4], [1 / 2, 1 / 2, 0]),  # w1's first vote (a) and w2's (b)
+        ("reject", [2, 3, 4], [0, 1, 0]),  # all of w1's votes go; w2's b stays
+    ],
+)
+def test_duplicate_vote_policies(write, tmp_path, policy, rejected_lines, i1):
+    text = "id,annotator,label\ni1,w1,a\ni1,w1,b\ni1,w1,b\ni1,w2,b\n"
+    result, out = aggregate(tmp_path, [write("d.csv", text)], duplicates=policy)
+    rejects = rejects_of(out)
+    assert rejects["row"].to_list() == rejected_lines
+    assert set(rejects["reason"]) <= {"duplicate_vote"}
+    assert result.summary["votes"]["duplicate_votes"] == len(rejected_lines)
+    assert soft_targets(out)["i1"] == pytest.approx(i1)
+
+
+def test_bad_votes_are_rejected_with_their_line(write, tmp_path):
+    text = "id,annotator,label\ni1,w1,a\n,w2,a\ni1,w3,zebra\ni1,w4,\n"
+    result, out = aggregate(tmp_path, [write("b.csv", text)])
+    rejects = rejects_of(out).select("row", "reason").rows()
+    assert rejects == [(3, "missing_id"), (4, "unknown_class"), (5, "no_evidence")]
+    assert soft_targets(out) == {"i1": [1.0, 0.0, 0.0]}
+    assert result.rows_in == result.rows_accepted + result.rows_rejected == 4
+
+
+def test_run_takes_vote_files_with_other_annotations(write, tmp_path):
+    votes = write("v.csv", LONG)
+    soft = write("s.csv", "id,a,b,c\ns1,0.2,0.3,0.5\n")
+    result = labelprep.run([soft, votes], output_dir=tmp_path / "out", config=False)
+    frame = targets_of(tmp_path / "out").sort("id")
+    assert frame["id"].to_list() == ["i1", "i2", "s1"]
+    assert frame["evidence"].to_list() == ["votes", "votes", "probs"]
+    assert result.summary["votes"]["method"] == "shares"
+
+
+def test_an_item_id_already_used_by_another_file_is_a_duplicate(write, tmp_path):
+    votes = write("v.csv", LONG)
+    soft = write("s.csv", "id,a,b,c\ni1,0.2,0.3,0.5\n")
+    labelprep.run([soft, votes], output_dir=tmp_path / "out", config=False)
+    rejects = rejects_of(tmp_path / "out")
+    assert rejects.select("id", "reason").rows() == [("i1", "duplicate_id")]
