@@ -8,6 +8,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from labelprep.api import aggregate, class_stats, report, run
 from labelprep.checks import compare, validate
 from labelprep.config import Columns, Options
 from labelprep.errors import (
@@ -18,7 +19,7 @@ from labelprep.errors import (
     LabelprepError,
     VocabularyError,
 )
-from labelprep.pipeline import RunResult, aggregate, class_stats, report, run
+from labelprep.pipeline import RunResult
 from labelprep.sample import sample_paths
 from labelprep.schema import schema_json
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import polars as pl
 
+from labelprep.api import resolve_run_inputs
 from labelprep.config import GATE_SETTINGS, Options, config_settings
 from labelprep.drift import CompareReport, prior_drift
 from labelprep.errors import ConfigError
@@ -22,10 +23,10 @@ from labelprep.pipeline import (
     Counts,
     Prepared,
     class_statistics,
+    count,
     execute,
     inspect,
     prepare,
-    resolve_run_inputs,
     result_of,
 )
 
@@ -228,16 +229,18 @@ def load_class_counts(
     return _counts_of_split(stats, str(source), split, COUNT_COLUMN[count_by])
 
 
-def load_stats(source: str | Path, *, settings: dict[str, Any]) -> pl.DataFrame:
+def load_stats(
+    source: str | Path, *, settings: dict[str, Any], config: str | Path | bool = False
+) -> pl.DataFrame:
     """The class statistics of a dataset, or those a run already wrote."""
     stats_path = _stats_path(Path(source))
     if stats_path is not None:
         if not stats_path.is_file():
             raise ConfigError(f"{source}: no {CLASS_STATS} found there.")
         return pl.read_parquet(stats_path)
-    paths, options = resolve_run_inputs([source], config=False, settings=settings)
+    paths, options = resolve_run_inputs([source], config=config, settings=settings)
     prepared = prepare(paths, options)
-    return class_statistics(prepared, inspect(prepared, samples_per_reason=0)[0])
+    return class_statistics(prepared, count(prepared))
 
 
 def _stats_path(path: Path) -> Path | None:
@@ -277,12 +280,14 @@ def compare(
     split_b: str | None = None,
     max_linf: float | None = None,
     max_jsd: float | None = None,
+    config: str | Path | bool = True,
     **settings: Any,
 ) -> CompareReport:
     """Class-prior drift from ``a`` to ``b`` (datasets, output directories, class stats).
 
     With ``b`` omitted, compares two splits of ``a`` (``split_a`` and ``split_b``).
-    A gate fails when its distance is strictly above its threshold.
+    A gate fails when its distance is strictly above its threshold. Datasets are read
+    with the options of :func:`labelprep.run` (``settings``, then the config file).
 
     Examples
     --------
@@ -292,8 +297,8 @@ def compare(
     True
     """
     column = COUNT_COLUMN[settings.get("count_by") or "soft"]
-    stats_a = load_stats(a, settings=settings)
-    stats_b = stats_a if b is None else load_stats(b, settings=settings)
+    stats_a = load_stats(a, settings=settings, config=config)
+    stats_b = stats_a if b is None else load_stats(b, settings=settings, config=config)
     side_a = _counts_of_split(stats_a, str(a), split_a, column)
     side_b = _counts_of_split(stats_b, str(b if b is not None else a), split_b, column)
     drift = _drift(side_a, side_b)

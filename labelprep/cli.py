@@ -263,11 +263,6 @@ def validate(inputs: tuple[str, ...], fmt: str, summary_file: str | None, **kwar
 @click.option("--max-linf", type=float, help="Fail when the L-infinity distance is above this.")
 @click.option("--max-jsd", type=float, help="Fail when the JSD (base 2) is above this.")
 @click.option(
-    "--count-by",
-    type=click.Choice(["soft", "support", "hard"]),
-    help="Class count behind the priors.  [default: soft]",
-)
-@click.option(
     "--format",
     "fmt",
     type=click.Choice(sorted(COMPARE_FORMATS)),
@@ -275,9 +270,10 @@ def validate(inputs: tuple[str, ...], fmt: str, summary_file: str | None, **kwar
     show_default=True,
     help="How to print the verdict.",
 )
+@input_options
 def compare(a: str, b: str | None, fmt: str, **kwargs: Any) -> None:
     """Class-prior drift from A to B (datasets, output directories or class stats)."""
-    result = labelprep.compare(a, b, **kwargs)
+    result = labelprep.compare(a, b, **_settings(kwargs))
     click.echo(COMPARE_FORMATS[fmt](result))
     if not result.passed:
         sys.exit(EXIT_GATE_FAILED)

@@ -1,14 +1,15 @@
-"""The story of a run: scan -> vocabulary -> targets -> one streaming pass -> outputs.
+"""The story of a run: scan -> vocabulary -> plan -> streaming passes -> outputs.
 
-1. :func:`prepare` scans every input lazily, fixes the class vocabulary and
-   builds the target plan (for ``partial="prior"`` it first estimates the prior
-   from the fully labelled rows: the second pass the SPEC mentions).
-2. :func:`execute` runs one streaming pass that sinks ``targets.parquet`` and
-   ``rejects.parquet`` and aggregates the per-class sums at the same time.
-   With ``sample_weight`` the class weights are needed before the targets are
-   written, so the sums come from a pass of their own first.
-3. :func:`run` wraps both in an atomic output directory and adds
-   ``class_stats.parquet``, the reports and ``manifest.json``.
+1. :func:`prepare` scans every input lazily, aggregates vote files, fixes the class
+   vocabulary, finds repeated ids (a pass over the id column only) and builds the
+   target plan; for ``partial="prior"`` a pass estimates the prior from the fully
+   labelled rows.
+2. :func:`execute` writes into a staging folder: :func:`write_rows` sinks
+   ``targets.parquet`` and ``rejects.parquet`` and then counts the per-class sums,
+   each in a streaming pass of its own (with ``sample_weight`` the sums come first,
+   since the weights are needed to write the targets); then ``class_stats.parquet``,
+   the reports and ``manifest.json``.
+3. :func:`labelprep.api.run` wraps that in an atomic output directory.
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ from typing import Any
 import polars as pl
 
 from labelprep import __version__
-from labelprep.config import Options, build_options, config_settings
+from labelprep.config import Options
 from labelprep.duplicates import find_duplicate_ids
-from labelprep.errors import ColumnNotFoundError, ConfigError
+from labelprep.errors import ColumnNotFoundError
 from labelprep.ingest import (
     FILE,
     InputFile,
@@ -42,16 +43,13 @@ from labelprep.outputs import (
     MANIFEST,
     REJECTS,
     TARGETS,
-    atomic_directory,
     output_entries,
     parquet_metadata,
-    read_manifest,
     sha256_file,
     write_json,
     write_reports,
 )
 from labelprep.rejects import REJECT_COLUMNS, reject_rows
-from labelprep.sample import sample_paths
 from labelprep.schema import class_stats_schema, targets_schema
 from labelprep.stats import class_counts, empty_partials, partial_sums, row_summary
 from labelprep.targets import (
@@ -66,8 +64,6 @@ from labelprep.targets import (
 from labelprep.vocab import Vocabulary, resolve_vocabulary
 from labelprep.votes import (
     AggregatedVotes,
-    DuplicatePolicy,
-    VoteLayout,
     VoteSettings,
     aggregate_files,
     is_vote_file,
@@ -239,10 +235,6 @@ def class_name(index: pl.Expr, classes: Sequence[str]) -> pl.Expr:
 
 def _plain_metadata(classes: Sequence[str]) -> dict[str, str]:
     return {"labelprep.classes": json.dumps(list(classes))}
-
-
-def _reject_counts(wide: pl.LazyFrame) -> pl.LazyFrame:
-    return rejected(wide).group_by(FILE, "reason").agg(pl.len().alias("rows"))
 
 
 def count(prepared: Prepared) -> Counts:
@@ -424,108 +416,6 @@ def write_manifest(folder: Path, prepared: Prepared, result: RunResult) -> None:
     write_json(folder / MANIFEST, manifest)
 
 
-def run(
-    inputs: Sequence[str | Path] | str | Path | None = None,
-    *,
-    output_dir: str | Path = "labelprep-out",
-    config: str | Path | bool = True,
-    **settings: Any,
-) -> RunResult:
-    """Run the whole pipeline and write the output directory.
-
-    Parameters
-    ----------
-    inputs
-        Files or globs (CSV, TSV, Parquet, JSONL). ``None`` runs on the bundled sample.
-    output_dir
-        Where ``targets.parquet``, ``rejects.parquet``, ``class_stats.parquet``,
-        ``manifest.json`` and the reports go. Replaced atomically.
-    config
-        ``True`` reads the nearest ``labelprep.toml`` / ``[tool.labelprep]``; a path
-        reads that file; ``False`` reads none. Keyword settings win over the file.
-    **settings
-        Any field of :class:`labelprep.config.Options` (``classes``, ``tolerance``,
-        ``renormalize``, ``partial``, ``smoothing``, ``count_by``, ``beta``, ``tau``,
-        ``sample_weight``, ``keep``, ``list_delimiter``, ``input_format``,
-        ``prob_columns``) or a column name (``id_column``, ``label_column``, ...).
-
-    Examples
-    --------
-    >>> import labelprep, tempfile
-    >>> result = labelprep.run(output_dir=tempfile.mkdtemp() + "/out")
-    >>> result.rows_in == result.rows_accepted + result.rows_rejected
-    True
-    """
-    paths, options = resolve_run_inputs(inputs, config=config, settings=settings)
-    return run_prepared(prepare(paths, options), output_dir)
-
-
-def run_prepared(prepared: Prepared, output_dir: str | Path) -> RunResult:
-    """Write the outputs of prepared inputs atomically into ``output_dir``."""
-    with atomic_directory(output_dir) as staging:
-        result = execute(prepared, staging)
-    return replace(result, output_dir=Path(output_dir))
-
-
-def resolve_run_inputs(
-    inputs: Sequence[str | Path] | str | Path | None,
-    *,
-    config: str | Path | bool,
-    settings: dict[str, Any],
-) -> tuple[list[str | Path], Options]:
-    """Inputs (the bundled sample when none) and the merged options of a call."""
-    merged = {**config_settings(config), **{k: v for k, v in settings.items() if v is not None}}
-    if inputs is None or (not isinstance(inputs, (str, Path)) and len(inputs) == 0):
-        paths: list[str | Path] = list(sample_paths())
-    elif isinstance(inputs, (str, Path)):
-        paths = [inputs]
-    else:
-        paths = list(inputs)
-    return paths, build_options(merged)
-
-
-def class_stats(
-    inputs: Sequence[str | Path] | str | Path | None = None,
-    *,
-    config: str | Path | bool = True,
-    **settings: Any,
-) -> pl.DataFrame:
-    """Per-class statistics and weights of the inputs, without writing anything.
-
-    Takes the same arguments as :func:`run` (but no ``output_dir``) and returns
-    the table written to ``class_stats.parquet``.
-
-    Examples
-    --------
-    >>> import labelprep, polars as pl
-    >>> stats = labelprep.class_stats(config=False)
-    >>> stats.filter(pl.col("split").is_null())["class"].to_list()
-    ['c1', 'c2', 'c3', 'c4']
-    """
-    paths, options = resolve_run_inputs(inputs, config=config, settings=settings)
-    prepared = prepare(paths, options)
-    return class_statistics(prepared, count(prepared))
-
-
-def report(output_dir: str | Path) -> tuple[Path, Path]:
-    """Re-render ``report.md`` and ``report.html`` from a run's output directory.
-
-    Returns the paths of the two reports.
-    """
-    folder = Path(output_dir)
-    manifest = read_manifest(folder)
-    stats_path = folder / CLASS_STATS
-    if not stats_path.is_file():
-        raise ConfigError(f"{folder}: no {CLASS_STATS}; is this a labelprep output directory?")
-    summary = {
-        **manifest.get("summary", {}),
-        "options": manifest.get("options", {}),
-        "inputs": manifest.get("inputs", []),
-    }
-    write_reports(folder, pl.read_parquet(stats_path), summary)
-    return folder / "report.md", folder / "report.html"
-
-
 def inspect(prepared: Prepared, *, samples_per_reason: int) -> tuple[Counts, pl.DataFrame]:
     """Count (class sums, rejects by file and reason) and keep the first rejected rows of
     each reason, in two streaming passes."""
@@ -551,56 +441,3 @@ def inspect(prepared: Prepared, *, samples_per_reason: int) -> tuple[Counts, pl.
     )
     counts = Counts(_or_empty(partials, prepared), rejects.select(FILE, "reason", "rows"))
     return counts, samples
-
-
-def aggregate(
-    votes: Sequence[str | Path] | str | Path,
-    *,
-    output_dir: str | Path = "labelprep-out",
-    method: str = "shares",
-    alpha: float = 0.0,
-    max_iter: int = 100,
-    tol: float = 1e-5,
-    layout: VoteLayout = "long",
-    missing: str = "-1",
-    duplicates: DuplicatePolicy = "keep",
-    config: str | Path | bool = True,
-    **settings: Any,
-) -> RunResult:
-    """Annotators' votes -> one soft target per item, with agreement statistics.
-
-    Writes what :func:`run` writes plus ``annotators.parquet`` (votes, agreement with
-    the consensus and, for Dawid-Skene, the estimated accuracy of each annotator).
-
-    Parameters
-    ----------
-    votes
-        Vote files: long (``id``, ``annotator``, ``label``) or, with ``layout="wide"``,
-        one column per annotator where ``missing`` (or an empty cell) means no vote.
-    method
-        ``shares`` (vote fractions, smoothed by ``alpha``), ``majority`` (one-hot of
-        the plurality, ties to the first class) or ``dawid-skene`` (EM, ``max_iter``,
-        ``tol``).
-    duplicates
-        A second vote of one annotator on one item: ``keep`` it, keep the ``first``
-        and reject the others (``duplicate_vote``), or ``reject`` them all.
-
-    Examples
-    --------
-    >>> import labelprep, tempfile
-    >>> result = labelprep.aggregate(labelprep.sample_paths("votes"),
-    ...                              output_dir=tempfile.mkdtemp() + "/out", config=False)
-    >>> result.summary["votes"]["method"]
-    'shares'
-    """
-    settings_ = VoteSettings(
-        method=method,
-        alpha=alpha,
-        max_iter=max_iter,
-        tol=tol,
-        layout=layout,
-        missing=missing,
-        duplicates=duplicates,
-    )
-    paths, options = resolve_run_inputs(votes, config=config, settings=settings)
-    return run_prepared(prepare(paths, options, votes=settings_), output_dir)
