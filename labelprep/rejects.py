@@ -19,7 +19,7 @@ from labelprep.ingest import (
     SOURCE,
     raw_class_column,
 )
-from labelprep.targets import TargetPlan, p, row_sum
+from labelprep.targets import TargetPlan, any_of, excluded, p, row_sum
 
 REJECT_COLUMNS: tuple[str, ...] = ("source", "row", "id", "reason", "column", "value", "message")
 
@@ -114,14 +114,19 @@ def _fault(plan: TargetPlan) -> tuple[pl.Expr, pl.Expr]:
 
 
 def _conflict_fault(plan: TargetPlan) -> tuple[pl.Expr, pl.Expr]:
+    """The column whose content contradicts the rest of the row, and that content."""
     cols = plan.options.columns
+    probs, label = pl.col("__has_p"), pl.col("__has_y")
+    label_excluded = any_of([(pl.col("__y") == i) & excluded(i) for i in plan.ks])
+    mass_excluded = any_of([(p(i) > 0) & excluded(i) for i in plan.ks])
     column = (
-        pl.when(pl.col("__has_e")).then(pl.lit(cols.excluded)).otherwise(pl.lit(cols.candidates))
-    )
-    column = (
-        pl.when(pl.col("__has_p") & ~pl.col("__has_e") & ~pl.col("__has_c"))
+        pl.when(probs & label & ~pl.col("__has_e") & ~pl.col("__has_c"))
         .then(pl.lit(cols.label))
-        .otherwise(column)
+        .when(label & ~probs & label_excluded)
+        .then(pl.lit(cols.excluded))
+        .when(probs & mass_excluded)
+        .then(pl.lit(cols.excluded))
+        .otherwise(pl.lit(cols.candidates))
     )
     value = (
         pl.when(column == cols.excluded)
@@ -150,11 +155,42 @@ MESSAGES: dict[str, str] = {
 }
 
 
+CONFLICTS: dict[str, str] = {
+    "label_has_no_mass": "label '{label}' has probability 0 in the row's probabilities",
+    "label_excluded": "label '{label}' is in the excluded set '{value}'",
+    "label_not_candidate": "label '{label}' is not among the candidates '{value}'",
+    "mass_outside": "probability mass on a class that column {column} rules out ('{value}')",
+    "sets_disjoint": "every candidate is excluded ('{value}')",
+}
+
+
+def _conflict_message(plan: TargetPlan) -> pl.Expr:
+    """Which contradiction made the row a ``conflict`` (the checks of ``_conflict``)."""
+    probs, label = pl.col("__has_p"), pl.col("__has_y")
+    column = pl.col("column")
+    kind = (
+        pl.when(probs & label & ~pl.col("__has_e") & ~pl.col("__has_c"))
+        .then(pl.lit("label_has_no_mass"))
+        .when(probs)
+        .then(pl.lit("mass_outside"))
+        .when(label & (column == plan.options.columns.excluded))
+        .then(pl.lit("label_excluded"))
+        .when(label)
+        .then(pl.lit("label_not_candidate"))
+        .otherwise(pl.lit("sets_disjoint"))
+    )
+    message = pl.lit(None, dtype=pl.String)
+    for name, template in CONFLICTS.items():
+        message = pl.when(kind == name).then(_format(template)).otherwise(message)
+    return message
+
+
 def _message(plan: TargetPlan) -> pl.Expr:
     message = pl.lit(None, dtype=pl.String)
     for code, template in MESSAGES.items():
         text = template.replace("{k}", str(plan.k)).replace("{tol}", str(plan.options.tolerance))
-        message = pl.when(pl.col("reason") == code).then(_format(text)).otherwise(message)
+        filled = _conflict_message(plan) if code == "conflict" else _format(text)
+        message = pl.when(pl.col("reason") == code).then(filled).otherwise(message)
     return message
 
 
@@ -166,7 +202,8 @@ def _format(template: str) -> pl.Expr:
         head, _, tail = rest.partition("{")
         name, _, rest = tail.partition("}")
         parts.append(pl.lit(head))
-        parts.append(pl.col(name).fill_null("?"))
+        source = pl.col(RAW_LABEL) if name == "label" else pl.col(name)
+        parts.append(source.fill_null("?"))
     parts.append(pl.lit(rest))
     return pl.concat_str(parts)
 

@@ -124,3 +124,26 @@ def test_all_rows_rejected_still_writes_every_output(write, run):
     assert targets_of(out).height == 0
     assert rejects_of(out).height == 1
     assert result.class_stats["soft_mass"].to_list() == [0.0, 0.0]
+
+
+CONFLICTS_CSV = """\
+id,a,b,c,label,excluded,candidates
+1,,,,c,c,
+2,,,,c,,a|b
+3,0.5,0.5,0,,b,
+4,0,1,0,a,,
+5,,,,,a,a
+"""
+
+
+def test_conflict_messages_say_which_contradiction(write, run):
+    _, out = run([write("conflicts.csv", CONFLICTS_CSV)])
+    rejects = rejects_of(out)
+    assert rejects.select("row", "column", "value", "message").rows() == [
+        (2, "excluded", "c", "label 'c' is in the excluded set 'c'"),
+        (3, "candidates", "a|b", "label 'c' is not among the candidates 'a|b'"),
+        (4, "excluded", "b", "probability mass on a class that column excluded rules out ('b')"),
+        (5, "label", "a", "label 'a' has probability 0 in the row's probabilities"),
+        (6, "candidates", "a", "every candidate is excluded ('a')"),
+    ]
+    assert set(rejects["reason"]) == {"conflict"}
