@@ -175,4 +175,4 @@ def aggregate(
         duplicates=duplicates,
     )
     paths, options = resolve_run_inputs(votes, config=config, settings=settings)
-    return run_prepared(prepare(paths, options, votes=settings_), output_dir)
+    return run_prepared(prepare(paths, options, votes=settings_, only_votes=True), output_dir)

@@ -14,7 +14,7 @@ from typing import Any
 import polars as pl
 
 from labelprep.api import resolve_run_inputs
-from labelprep.config import GATE_SETTINGS, Options, config_settings
+from labelprep.config import GATE_SETTINGS, Options, config_settings, typed_gates
 from labelprep.drift import CompareReport, prior_drift
 from labelprep.errors import ConfigError
 from labelprep.gate import GateResult, RejectSample, ValidationReport, evaluate_threshold
@@ -56,7 +56,7 @@ class ClassCounts:
 
 
 def _split_gate_settings(settings: dict[str, Any]) -> tuple[Thresholds, dict[str, Any]]:
-    gates = {k: settings.pop(k) for k in GATE_SETTINGS if settings.get(k) is not None}
+    gates = typed_gates({k: settings.pop(k) for k in GATE_SETTINGS if settings.get(k) is not None})
     return Thresholds(**gates), settings
 
 

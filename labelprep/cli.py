@@ -29,6 +29,9 @@ _INPUT_OPTIONS: list[Callable[[Any], Any]] = [
     click.option("--excluded-column", help="Excluded-classes column.  [default: excluded]"),
     click.option("--candidates-column", help="Candidate-classes column.  [default: candidates]"),
     click.option("--split-column", help="Split column (train/val/...).  [default: split]"),
+    click.option(
+        "--annotator-column", help="Annotator column of vote files.  [default: annotator]"
+    ),
     click.option("--prob-columns", help="Wide probability columns, in class order (a,b,c)."),
     click.option("--keep", multiple=True, help="Carry this column into targets (repeatable)."),
     click.option("--list-delimiter", help="Separator of class lists in CSV/TSV.  [default: |]"),

@@ -128,6 +128,44 @@ def parse_class_list(text: str | Sequence[str] | None) -> tuple[str, ...] | None
 
 
 _OPTION_NAMES = {f.name for f in fields(Options)}
+_TYPES: dict[str, type] = {
+    "tolerance": float,
+    "smoothing": float,
+    "beta": float,
+    "tau": float,
+    "renormalize": bool,
+    "max_reject_rate": float,
+    "min_class_count": float,
+    "max_imbalance_ratio": float,
+    "max_linf": float,
+    "max_jsd": float,
+    "require_classes": bool,
+}
+
+
+def _typed(key: str, value: Any, kind: type) -> Any:
+    """A setting converted to its type, or a :class:`ConfigError` naming it."""
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"option {key}={value!r} must be true or false.")
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ConfigError(f"option {key}={value!r} must be a number.")
+    try:
+        return float(value)
+    except ValueError as exc:
+        raise ConfigError(f"option {key}={value!r} must be a number.") from exc
+
+
+def typed_gates(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Gate settings converted to their types (``baseline`` stays a path)."""
+    return {
+        k: _typed(k, v, _TYPES[k]) if k in _TYPES else v
+        for k, v in values.items()
+        if k in GATE_SETTINGS
+    }
+
+
 _COLUMN_NAMES = {f.name for f in fields(Columns)}
 
 
@@ -153,6 +191,9 @@ def build_options(values: Mapping[str, Any]) -> Options:
     if unknown:
         name = sorted(unknown)[0]
         raise ConfigError(f"unknown column role {name!r}." + did_you_mean(name, _COLUMN_NAMES))
+    for key, kind in _TYPES.items():
+        if key in kwargs:
+            kwargs[key] = _typed(key, kwargs[key], kind)
     if "classes" in kwargs:
         kwargs["classes"] = parse_class_list(kwargs["classes"])
     for key in ("keep", "prob_columns"):

@@ -23,7 +23,7 @@ from typing import Any
 import polars as pl
 
 from labelprep import __version__
-from labelprep.config import Options
+from labelprep.config import Columns, Options
 from labelprep.duplicates import find_duplicate_ids
 from labelprep.errors import ColumnNotFoundError
 from labelprep.ingest import (
@@ -84,6 +84,9 @@ class Prepared:
     has_split: bool
     options: Options
     votes: AggregatedVotes | None = None
+    rows_read: tuple[int, ...] = ()
+    """Rows of each input as read (votes for a vote file), counted apart from the passes."""
+    vote_files: frozenset[int] = frozenset()
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -99,18 +102,26 @@ class Counts:
 
 
 def prepare(
-    inputs: Sequence[str | Path], options: Options, *, votes: VoteSettings | None = None
+    inputs: Sequence[str | Path],
+    options: Options,
+    *,
+    votes: VoteSettings | None = None,
+    only_votes: bool = False,
 ) -> Prepared:
     """Scan the inputs, fix the vocabulary and the target plan.
 
     Files with an annotator column (or every file, with ``votes.layout="wide"``) are
     vote files: their votes are aggregated (``votes.method``, vote shares by default).
+    With ``only_votes`` every input must be one.
     """
     votes = votes or VoteSettings()
     opened = [open_input(p, options, index=i) for i, p in enumerate(resolve_paths(inputs))]
     for source, _ in opened:
         check_keep_columns(source, options.keep)
+    _check_named_roles([source for source, _ in opened], options)
     is_votes = [is_vote_file(source, options, votes) for source, _ in opened]
+    if only_votes:
+        _require_votes([s for (s, _), v in zip(opened, is_votes, strict=True) if not v], options)
     voted = [
         long_votes(s, lf, options, votes) for (s, lf), v in zip(opened, is_votes, strict=True) if v
     ]
@@ -137,10 +148,39 @@ def prepare(
         duplicates=find_duplicate_ids(frame),
     )
     sources = tuple(source for source, _ in opened)
-    prepared = Prepared(sources, vocabulary, frame, plan, "split" in schema, options, aggregated)
+    rows_read = tuple(int(f.item()) for f in collect_all([lf.select(pl.len()) for _, lf in opened]))
+    voting = frozenset(s.index for (s, _), v in zip(opened, is_votes, strict=True) if v)
+    prepared = Prepared(
+        sources, vocabulary, frame, plan, "split" in schema, options, aggregated, rows_read, voting
+    )
     if options.partial == "prior":
         prepared = replace(prepared, plan=replace(plan, prior=labelled_prior(prepared)))
     return prepared
+
+
+def _require_votes(not_votes: Sequence[InputFile], options: Options) -> None:
+    if not_votes:
+        source = not_votes[0]
+        error = ColumnNotFoundError.from_missing_and_available(
+            options.columns.annotator, source.columns, source=source.path, role="annotator"
+        )
+        raise ColumnNotFoundError(
+            f"{error} A vote file has one row per vote (id, annotator, label): pass "
+            "--annotator-column NAME, or --layout wide for one column per annotator."
+        )
+
+
+def _check_named_roles(sources: Sequence[InputFile], options: Options) -> None:
+    """A column role renamed on purpose (``--label-column lable``) must exist somewhere."""
+    defaults = Columns()
+    for role, name in vars(options.columns).items():
+        if role == "id" or name == getattr(defaults, role):
+            continue
+        if not any(name in source.columns for source in sources):
+            available = dict.fromkeys(c for source in sources for c in source.columns)
+            raise ColumnNotFoundError.from_missing_and_available(
+                name, available, source=", ".join(s.path for s in sources), role=role
+            )
 
 
 def _input_kinds(
@@ -325,19 +365,31 @@ def summarize(prepared: Prepared, counts: Counts, stats: pl.DataFrame) -> dict[s
 
 
 def _rows_per_input(prepared: Prepared, counts: Counts) -> list[dict[str, Any]]:
-    accepted_rows = counts.partials.group_by(FILE).agg(pl.col("rows").sum())
-    rejected_rows = counts.rejects.group_by(FILE).agg(pl.col("rows").sum())
-    acc = dict(accepted_rows.iter_rows())
-    rej = dict(rejected_rows.iter_rows())
-    return [
-        {
-            "path": s.path,
-            "format": s.format,
-            "rows": int(acc.get(s.index, 0)) + int(rej.get(s.index, 0)),
-            "rejected": int(rej.get(s.index, 0)),
-        }
-        for s in prepared.sources
-    ]
+    """Per input: rows read, and how many became targets or rejects. For every file but a
+    vote file (many votes, one target) the two must match: a mismatch is a bug."""
+    acc = dict(counts.partials.group_by(FILE).agg(pl.col("rows").sum()).iter_rows())
+    rej = dict(counts.rejects.group_by(FILE).agg(pl.col("rows").sum()).iter_rows())
+    entries = []
+    for source in prepared.sources:
+        read = prepared.rows_read[source.index] if prepared.rows_read else None
+        accepted_rows, rejected_rows = int(acc.get(source.index, 0)), int(rej.get(source.index, 0))
+        checked = read is not None and source.index not in prepared.vote_files
+        if checked and read != accepted_rows + rejected_rows:
+            raise RuntimeError(
+                f"{source.path}: {read} rows read but {accepted_rows} accepted + "
+                f"{rejected_rows} rejected; rows were lost"
+            )
+        entries.append(
+            {
+                "path": source.path,
+                "format": source.format,
+                "rows": read,
+                "accepted": accepted_rows,
+                "rejected": rejected_rows,
+                "votes": source.index in prepared.vote_files,
+            }
+        )
+    return entries
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,17 @@ def _class_fault(plan: TargetPlan, bad: Sequence[pl.Expr]) -> tuple[pl.Expr, pl.
     return column, value
 
 
+def _probability_columns(plan: TargetPlan) -> pl.Expr:
+    """Where a row's probabilities came from: ``c1..c4`` (wide) or the ``probs`` column."""
+    names = _wide_names(plan)
+    wide = f"{names[0]}..{names[-1]}" if len(names) > 1 else names[0]
+    return (
+        pl.when(pl.col("__has_wide"))
+        .then(pl.lit(wide))
+        .otherwise(pl.lit(plan.options.columns.probs))
+    )
+
+
 def _wide_names(plan: TargetPlan) -> list[str]:
     return list(plan.options.prob_columns or plan.classes)
 
@@ -101,7 +112,7 @@ def _fault(plan: TargetPlan) -> tuple[pl.Expr, pl.Expr]:
         "missing_id": (pl.lit(cols.id), pl.lit(None, dtype=pl.String)),
         "duplicate_id": (pl.lit(cols.id), pl.col("id").cast(pl.String)),
         "duplicate_vote": (pl.lit(cols.annotator), pl.col("id").cast(pl.String)),
-        "bad_sum": (pl.lit(cols.probs), row_sum().round(6).cast(pl.String)),
+        "bad_sum": (_probability_columns(plan), row_sum().round(6).cast(pl.String)),
         "conflict": _conflict_fault(plan),
         "all_excluded": (pl.lit(cols.excluded), _joined(RAW_EXCLUDED)),
     }
@@ -141,7 +152,8 @@ def _conflict_fault(plan: TargetPlan) -> tuple[pl.Expr, pl.Expr]:
 MESSAGES: dict[str, str] = {
     "missing_id": "the id is missing",
     "duplicate_vote": "item '{value}': this annotator already voted on it",
-    "duplicate_id": "id '{value}' already appeared on an earlier row; the first row is kept",
+    "duplicate_id": "id '{value}' already appeared on an earlier row; only the first row with "
+    "an id can become a target",
     "not_a_number": "column {column}: value '{value}' is not a number",
     "wrong_length": "column {column}: expected {k} probabilities, found {value}",
     "negative_probability": "column {column}: probability {value} is negative",

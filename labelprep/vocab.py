@@ -62,35 +62,81 @@ def _reserved(options: Options) -> set[str]:
 
 
 _PROBE_ROWS = 1000
+EVIDENCE_ROLES = ("probs", "label", "excluded", "candidates")
 
 
-def _looks_numeric(source: InputFile, name: str) -> bool:
-    """Does the column hold numbers? For text formats: does any of the first rows parse?"""
-    dtype = source.schema[name]
-    if dtype.is_numeric() or dtype == pl.Null:
-        return True
+def _probe(source: InputFile, names: Sequence[str]) -> pl.DataFrame:
+    """The first rows of some columns, as Float64 (text that does not parse is null)."""
+    if source.format in ("csv", "tsv"):
+        head = pl.read_csv(
+            source.path,
+            separator="\t" if source.format == "tsv" else ",",
+            infer_schema=False,
+            n_rows=_PROBE_ROWS,
+            columns=list(names),
+        )
+        return head.select(pl.all().str.strip_chars().cast(pl.Float64, strict=False))
+    lf = (
+        pl.scan_parquet(source.path)
+        if source.format == "parquet"
+        else pl.scan_ndjson(source.path, infer_schema_length=None)
+    )
+    return lf.select(pl.col(list(names)).cast(pl.Float64, strict=False)).head(_PROBE_ROWS).collect()
+
+
+def _numeric_names(source: InputFile, names: Sequence[str]) -> list[str]:
+    """The columns that hold numbers (for text formats: judged on the first rows)."""
     if source.format not in ("csv", "tsv"):
-        return False
-    head = pl.read_csv(
+        return [n for n in names if source.schema[n].is_numeric() or source.schema[n] == pl.Null]
+    if not names:
+        return []
+    raw = pl.read_csv(
         source.path,
         separator="\t" if source.format == "tsv" else ",",
         infer_schema=False,
         n_rows=_PROBE_ROWS,
-        columns=[name],
-    )[name]
-    parsed = head.str.strip_chars().cast(pl.Float64, strict=False)
-    return head.null_count() == head.len() or parsed.is_not_null().any()
+        columns=list(names),
+    )
+    parsed = _probe(source, names)
+    return [n for n in names if raw[n].null_count() == raw.height or parsed[n].is_not_null().any()]
+
+
+def _look_like_probabilities(source: InputFile, names: Sequence[str]) -> bool:
+    """On the first rows that fill any of the columns, do at least half hold values in
+    [0, 1] summing to 1 (within 0.05)?"""
+    probe = _probe(source, names).filter(pl.any_horizontal(pl.all().is_not_null()))
+    if probe.is_empty():
+        return False
+    in_range = pl.all_horizontal(pl.all().fill_null(0).is_between(0, 1))
+    sums_to_one = (pl.sum_horizontal(pl.all()) - 1).abs() <= 0.05
+    return bool(probe.select((in_range & sums_to_one).mean()).item() >= 0.5)
 
 
 def numeric_columns(source: InputFile, options: Options) -> tuple[list[str], list[str]]:
-    """Unreserved columns of a file split into (numeric, other)."""
-    reserved = _reserved(options)
-    numeric: list[str] = []
-    other: list[str] = []
-    for name in source.columns:
-        if name not in reserved:
-            (numeric if _looks_numeric(source, name) else other).append(name)
+    """Columns of a file that hold class probabilities, and the ignored others.
+
+    In a file with no other evidence every numeric column is a class. In a file that has
+    ``probs``, ``label``, ``excluded`` or ``candidates``, the numeric columns are classes
+    only if they look like probability rows: a ``score``, an ``entropy`` or a ``gold``
+    index next to a label is not a class.
+    """
+    free = [name for name in source.columns if name not in _reserved(options)]
+    numeric = _numeric_names(source, free)
+    other = [n for n in free if n not in numeric]
+    has_evidence = any(getattr(options.columns, r) in source.columns for r in EVIDENCE_ROLES)
+    if numeric and has_evidence and not _look_like_probabilities(source, numeric):
+        return [], free
     return numeric, other
+
+
+def _ignored_notice(source: InputFile, ignored: Sequence[str]) -> list[str]:
+    if not ignored:
+        return []
+    return [
+        f"{source.path}: ignoring column(s) {', '.join(map(repr, ignored))} "
+        "(not a class column or a known role); pass --keep NAME to carry one along, "
+        "or --classes to name the class columns."
+    ]
 
 
 def _wide_columns(sources: Sequence[InputFile], options: Options) -> tuple[list[str], list[str]]:
@@ -99,12 +145,19 @@ def _wide_columns(sources: Sequence[InputFile], options: Options) -> tuple[list[
     for source in sources:
         numeric, other = numeric_columns(source, options)
         wide.update(dict.fromkeys(numeric))
-        if other:
-            notices.append(
-                f"{source.path}: ignoring column(s) {', '.join(map(repr, other))} "
-                "(not numeric, not a known role); pass --keep NAME to carry one along."
-            )
+        notices += _ignored_notice(source, other)
     return list(wide), notices
+
+
+def _unused_columns(
+    sources: Sequence[InputFile], classes: Sequence[str], options: Options
+) -> list[str]:
+    """Notices for the columns a run with a fixed vocabulary does not read."""
+    used = _reserved(options) | set(options.prob_columns or classes)
+    notices = []
+    for source in sources:
+        notices += _ignored_notice(source, [c for c in source.columns if c not in used])
+    return notices
 
 
 def _sorted_names(names: Sequence[str]) -> list[str]:
@@ -161,12 +214,11 @@ def resolve_vocabulary(
     sources: Sequence[InputFile], canonical: Sequence[pl.LazyFrame], options: Options
 ) -> Vocabulary:
     """Fix the class vocabulary of a run (see the module docstring)."""
-    if options.classes is not None:
-        classes = list(options.classes)
-        return Vocabulary(tuple(classes), _columns_per_file(sources, classes, options))
-    if options.prob_columns is not None:
-        classes = list(options.prob_columns)
-        return Vocabulary(tuple(classes), _columns_per_file(sources, classes, options))
+    given = options.classes or options.prob_columns
+    if given is not None:
+        classes = list(given)
+        unused = tuple(_unused_columns(sources, classes, options))
+        return Vocabulary(tuple(classes), _columns_per_file(sources, classes, options), unused)
     wide, notices = _wide_columns(sources, options)
     if wide:
         how = "the probability columns"

@@ -110,12 +110,7 @@ def long_votes(
     """One row per vote: ``__source``, ``__row``, ``id``, ``annotator``, ``label`` (text)."""
     cols = options.columns
     if settings.layout == "wide":
-        voters = [c for c in source.columns if c not in (cols.id, cols.split, *options.keep)]
-        index = [c for c in (cols.id, ROW, cols.split) if c in source.columns or c == ROW]
-        long = lf.unpivot(voters, index=index, variable_name="annotator", value_name="label")
-        long = long.with_columns(pl.col("label").cast(pl.String).str.strip_chars())
-        long = long.filter(pl.col("label").is_not_null() & (pl.col("label") != settings.missing))
-        long = long.sort(ROW, maintain_order=True)
+        long = _unpivot_wide(source, lf, options, settings.missing)
     else:
         for role in (cols.annotator, cols.label):
             if role not in source.columns:
@@ -142,6 +137,30 @@ def long_votes(
     )
 
 
+def _unpivot_wide(
+    source: InputFile, lf: pl.LazyFrame, options: Options, missing: str
+) -> pl.LazyFrame:
+    """One column per annotator -> one row per vote. An item with no vote at all keeps one
+    row with an empty label, so it is rejected as ``no_evidence`` rather than lost."""
+    cols = options.columns
+    voters = [c for c in source.columns if c not in (cols.id, cols.split, *options.keep)]
+    index = [c for c in (cols.id, ROW, cols.split) if c in source.columns or c == ROW]
+
+    def voted(expr: pl.Expr) -> pl.Expr:
+        text = expr.cast(pl.String).str.strip_chars()
+        return text.is_not_null() & (text != missing) & (text != "")
+
+    long = lf.unpivot(voters, index=index, variable_name="annotator", value_name="label")
+    long = long.with_columns(pl.col("label").cast(pl.String).str.strip_chars())
+    votes = long.filter(voted(pl.col("label")))
+    unvoted = lf.filter(~pl.any_horizontal([voted(pl.col(v)) for v in voters])).select(
+        *index,
+        pl.lit(None, dtype=pl.String).alias("annotator"),
+        pl.lit(None, dtype=pl.String).alias("label"),
+    )
+    return pl.concat([votes, unvoted], how="diagonal_relaxed").sort(ROW, maintain_order=True)
+
+
 def vocabulary_frame(votes: pl.LazyFrame) -> pl.LazyFrame:
     """The labels of a vote file, shaped for class-vocabulary inference."""
     no_list = pl.lit(None, dtype=pl.List(pl.String))
@@ -156,42 +175,47 @@ def vocabulary_frame(votes: pl.LazyFrame) -> pl.LazyFrame:
 def _vote_reasons(
     votes: pl.DataFrame, index_of: dict[str, int], policy: DuplicatePolicy
 ) -> pl.DataFrame:
+    """Each vote's reject reason (null for a vote that counts). Repeats of an annotator on
+    an item are looked for among the votes that pass the other checks."""
     code = pl.col("label").replace_strict(index_of, default=None, return_dtype=pl.Int64)
-    pair = pl.struct("id", "annotator")
-    duplicate = {
-        "keep": pl.lit(False),
-        "first": ~pair.is_first_distinct(),
-        "reject": pair.is_duplicated(),
-    }[policy]
-    reason = (
+    invalid = (
         pl.when(pl.col("id").is_null() | (pl.col("id") == ""))
         .then(pl.lit("missing_id"))
         .when(pl.col("label").is_null() | (pl.col("label") == ""))
         .then(pl.lit("no_evidence"))
         .when(code.is_null())
         .then(pl.lit("unknown_class"))
-        .when(duplicate)
-        .then(pl.lit("duplicate_vote"))
-        .otherwise(pl.lit(None, dtype=pl.String))
     )
+    pair = pl.when(invalid.is_null()).then(pl.struct("id", "annotator"))
+    duplicate = {
+        "keep": pl.lit(False),
+        "first": pair.is_not_null() & ~pair.is_first_distinct(),
+        "reject": pair.is_not_null() & pair.is_duplicated(),
+    }[policy]
+    reason = pl.when(duplicate).then(pl.lit("duplicate_vote")).otherwise(invalid)
     return votes.with_columns(code.alias("code"), reason.alias(PRE_REASON))
 
 
 def _encode(valid: pl.DataFrame, k: int) -> tuple[EncodedVotes, pl.DataFrame, list[str]]:
+    """Votes -> integer codes: items and annotators numbered in order of first appearance."""
     firsts = [pl.col(c).first() for c in (SOURCE, FILE, ROW, "split") if c in valid.columns]
-    items = valid.group_by("id", maintain_order=True).agg(firsts)
-    annotators = valid.select(pl.col("annotator").unique(maintain_order=True)).to_series()
-    item_code = dict(zip(items["id"], range(items.height), strict=True))
-    annotator_code = dict(zip(annotators, range(len(annotators)), strict=True))
-    coded = valid.select(
-        pl.col("id").replace_strict(item_code, return_dtype=pl.Int64).alias("item"),
-        pl.col("annotator").replace_strict(annotator_code, return_dtype=pl.Int64),
-        pl.col("code").alias("label"),
+    items = valid.group_by("id", maintain_order=True).agg(firsts).with_row_index("item")
+    annotators = (
+        valid.select("annotator").unique(maintain_order=True).with_row_index("annotator_code")
+    )
+    coded = (
+        valid.join(items.select("id", "item"), on="id", how="left", maintain_order="left")
+        .join(annotators, on="annotator", how="left", maintain_order="left")
+        .select(
+            pl.col("item").cast(pl.Int64),
+            pl.col("annotator_code").cast(pl.Int64).alias("annotator"),
+            pl.col("code").alias("label"),
+        )
     )
     encoded = EncodedVotes.from_frame(
-        coded, n_items=items.height, n_annotators=len(annotators), n_classes=k
+        coded, n_items=items.height, n_annotators=annotators.height, n_classes=k
     )
-    return encoded, items, annotators.to_list()
+    return encoded, items.drop("item"), annotators["annotator"].to_list()
 
 
 def aggregate_files(
@@ -234,7 +258,7 @@ def _floored(proba: np.ndarray) -> np.ndarray:
 
 def _canonical(items: pl.DataFrame, result: AggregationResult, votes: pl.DataFrame) -> pl.LazyFrame:
     aggregated = items.with_columns(
-        pl.Series(RAW_PROBS, _floored(result.proba).tolist(), dtype=pl.List(pl.Float64)),
+        pl.Series(RAW_PROBS, _floored(result.proba)).cast(pl.List(pl.Float64)),
         pl.lit(True).alias(VOTES),
         pl.lit(None, dtype=pl.String).alias(PRE_REASON),
     )

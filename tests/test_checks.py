@@ -131,7 +131,7 @@ def test_the_reject_sample_names_file_line_and_reason(tmp_path: Path) -> None:
             row=4,
             id="3",
             reason="bad_sum",
-            column="probs",
+            column="c1..c3",
             value="1.5",
             message=BAD_SUM_MESSAGE,
         ),

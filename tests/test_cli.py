@@ -180,7 +180,7 @@ def test_validate_rejected_row_exits_one_naming_file_line_and_reason(tmp_path: P
     assert result.exit_code == 1
     assert result.stdout.splitlines()[0] == "labelprep validate: FAIL"
     assert "  bad_sum: 1 row\n" in result.stdout
-    assert f"    bad.csv:4 id=3 column=probs value='1.5': {BAD_SUM_MESSAGE}\n" in result.stdout
+    assert f"    bad.csv:4 id=3 column=c1..c3 value='1.5': {BAD_SUM_MESSAGE}\n" in result.stdout
 
 
 @pytest.mark.parametrize("labels", ["a", "ab", "abc"])
@@ -284,7 +284,7 @@ def test_validate_summary_appends_markdown(tmp_path: Path) -> None:
     text = summary.read_text(encoding="utf-8")
     assert text.startswith("# before\n## labelprep validate: FAIL\n\n")
     assert "| max_reject_rate | **FAIL** | 0.25 | 0 |" in text
-    assert "| bad.csv | 4 | 3 | bad_sum | probs | 1.5 |" in text
+    assert "| bad.csv | 4 | 3 | bad_sum | c1..c3 | 1.5 |" in text
     assert invoke("validate", "bad.csv", "--summary", "summary.md").exit_code == 1
     assert summary.read_text(encoding="utf-8").count("## labelprep validate: FAIL") == 2
 

@@ -145,3 +145,47 @@ def test_refuses_to_replace_a_folder_that_is_not_an_output(write, tmp_path):
             [write("g.csv", "id,label\n1,x\n")], output_dir=tmp_path / "out", config=False
         )
     assert (tmp_path / "out" / "precious.txt").read_text() == "keep me"
+
+
+def test_numeric_metadata_next_to_labels_is_not_a_class(write, run):
+    result, out = run([write("m.csv", "id,label,note,score\n1,cat,hi,0.5\n2,dog,yo,0.7\n")])
+    assert result.classes == ("cat", "dog")
+    assert any("ignoring column(s) 'note', 'score'" in n for n in result.notices)
+    assert targets_of(out)["hard_label"].to_list() == ["cat", "dog"]
+
+
+def test_a_probs_list_wins_over_other_numeric_fields(write_jsonl, run):
+    rows = [{"uid": "a", "dist": [0.3, 0.7, 0.0], "entropy": 0.88}]
+    result, _ = run([write_jsonl("c.jsonl", rows)], id_column="uid", probs_column="dist")
+    assert result.classes == ("0", "1", "2")
+    assert result.rows_accepted == 1
+
+
+def test_an_integer_gold_column_next_to_candidates_is_not_a_class(write_parquet, run):
+    frame = pl.DataFrame({"id": [0, 1], "candidates": [[0, 1], [2]], "gold": [0, 2]})
+    result, _ = run([write_parquet("p.parquet", frame)])
+    assert result.classes == ("0", "1", "2")
+    assert result.rows_accepted == 2
+
+
+def test_unused_columns_are_named_when_the_classes_are_given(write, run):
+    result, _ = run([write("u.csv", "id,a,b,note\n1,0.5,0.5,x\n")], classes="a,b")
+    assert any("ignoring column(s) 'note'" in n for n in result.notices)
+
+
+def test_a_renamed_role_column_must_exist(write, tmp_path):
+    path = write("r.csv", "id,label\n1,x\n")
+    with pytest.raises(ColumnNotFoundError, match=r"label column 'lable' is missing.*'label'"):
+        labelprep.run([path], output_dir=tmp_path / "out", config=False, label_column="lable")
+
+
+def test_rows_read_are_counted_per_input(write, run):
+    result, _ = run([write("s.csv", SPEC_TABLE)])
+    assert result.summary["inputs"][0]["rows"] == 4
+    assert result.summary["inputs"][0]["accepted"] == 4
+
+
+def test_a_setting_of_the_wrong_type_is_a_config_error(write, tmp_path):
+    path = write("s.csv", SPEC_TABLE)
+    with pytest.raises(labelprep.ConfigError, match="tolerance='abc' must be a number"):
+        labelprep.run([path], output_dir=tmp_path / "out", config=False, tolerance="abc")

@@ -36,7 +36,7 @@ EXPECTED = [  # (line, id, reason, column, value): the header is line 1
     (10, "big1", "probability_above_one", "a", "1.5"),
     (11, "unk1", "unknown_class", "label", "zebra"),
     (12, "none1", "no_evidence", None, None),
-    (13, "sum1", "bad_sum", "probs", "0.9"),
+    (13, "sum1", "bad_sum", "a..c", "0.9"),
     (14, "conf1", "conflict", "excluded", "a"),
     (15, "all1", "all_excluded", "excluded", "a|b|c"),
 ]

@@ -125,3 +125,27 @@ def test_an_item_id_already_used_by_another_file_is_a_duplicate(write, tmp_path)
     labelprep.run([soft, votes], output_dir=tmp_path / "out", config=False)
     rejects = rejects_of(tmp_path / "out")
     assert rejects.select("id", "reason").rows() == [("i1", "duplicate_id")]
+
+
+def test_aggregate_needs_vote_files(write, tmp_path):
+    path = write("plain.csv", "id,label\n1,a\n")
+    with pytest.raises(labelprep.ColumnNotFoundError, match="annotator column 'annotator'"):
+        labelprep.aggregate([path], output_dir=tmp_path / "out", config=False)
+
+
+def test_wide_items_without_any_vote_are_rejected_not_lost(write, tmp_path):
+    text = "id,w1,w2\n1,a,b\n2,-1,-1\n3,,\n4,a,a\n"
+    result, out = aggregate(tmp_path, [write("w.csv", text)], layout="wide")
+    assert rejects_of(out).select("row", "id", "reason").rows() == [
+        (3, "2", "no_evidence"),
+        (4, "3", "no_evidence"),
+    ]
+    assert sorted(soft_targets(out)) == ["1", "4"]
+    assert result.summary["inputs"][0]["rows"] == 4
+
+
+def test_repeats_are_looked_for_among_valid_votes(write, tmp_path):
+    text = "id,annotator,label\ni1,w1,zebra\ni1,w1,b\n"
+    _, out = aggregate(tmp_path, [write("z.csv", text)], duplicates="first")
+    assert rejects_of(out).select("row", "reason").rows() == [(2, "unknown_class")]
+    assert soft_targets(out) == {"i1": [0.0, 1.0, 0.0]}
