@@ -134,6 +134,8 @@ def _hf_dtype(dtype: pl.DataType) -> str:
 
 def read_manifest(out_dir: str | Path) -> dict[str, Any]:
     """The manifest of a run's output directory."""
+    if not Path(out_dir).is_dir():
+        raise ConfigError(f"{out_dir}: no such directory.")
     path = Path(out_dir) / MANIFEST
     try:
         data: dict[str, Any] = json.loads(path.read_text())

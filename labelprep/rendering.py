@@ -149,7 +149,9 @@ def _num(value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return json.dumps(value, default=str)
     if isinstance(value, float) and not (value.is_integer() and abs(value) < 1e15):
-        return f"{value:,.0f}" if 1e4 <= abs(value) < math.inf else f"{value:.4g}"
+        if 1000 <= abs(value) < math.inf:  # thousands separated like the integers
+            return f"{value:,.1f}"
+        return f"{value:.4g}"
     return f"{int(value):,}"
 
 
