@@ -98,7 +98,7 @@ class Counts:
     """What one pass counted: per-class sums by key, and rejects by reason and file."""
 
     partials: pl.DataFrame
-    rejects: pl.DataFrame  # source, reason, rows
+    rejects: pl.DataFrame  # __file, reason, rows
 
 
 def prepare(
@@ -115,17 +115,14 @@ def prepare(
     With ``only_votes`` every input must be one.
     """
     votes = votes or VoteSettings()
-    opened = [open_input(p, options, index=i) for i, p in enumerate(resolve_paths(inputs))]
-    for source, _ in opened:
-        check_keep_columns(source, options.keep)
-    _check_named_roles([source for source, _ in opened], options)
+    opened = _open_all(inputs, options)
     is_votes = [is_vote_file(source, options, votes) for source, _ in opened]
+    plain = [(s, lf) for (s, lf), v in zip(opened, is_votes, strict=True) if not v]
     if only_votes:
-        _require_votes([s for (s, _), v in zip(opened, is_votes, strict=True) if not v], options)
+        _require_votes([source for source, _ in plain], options)
     voted = [
         long_votes(s, lf, options, votes) for (s, lf), v in zip(opened, is_votes, strict=True) if v
     ]
-    plain = [(s, lf) for (s, lf), v in zip(opened, is_votes, strict=True) if not v]
     bare = [canonical_frame(s, lf, class_columns=[], options=options) for s, lf in plain]
     bare += [vocabulary_frame(frame) for frame in voted]
     vocabulary = resolve_vocabulary([s for s, _ in plain], bare, options)
@@ -134,28 +131,52 @@ def prepare(
     if voted:
         aggregated = aggregate_files(voted, vocabulary.classes, vocabulary.index_of(), votes)
         frames.append(aggregated.canonical)
-    frame = pl.concat(frames, how="diagonal_relaxed")
-    frame = with_missing_columns(frame, len(vocabulary.classes))
+    frame = with_missing_columns(pl.concat(frames, how="diagonal_relaxed"), len(vocabulary.classes))
+    kinds = _input_kinds([s for s, _ in plain], vocabulary, options, has_votes=bool(voted))
+    prepared = Prepared(
+        sources=tuple(source for source, _ in opened),
+        vocabulary=vocabulary,
+        frame=frame,
+        plan=_plan(frame, vocabulary, options, kinds),
+        has_split="split" in frame.collect_schema(),
+        options=options,
+        votes=aggregated,
+        rows_read=tuple(
+            int(f.item()) for f in collect_all([lf.select(pl.len()) for _, lf in opened])
+        ),
+        vote_files=frozenset(s.index for (s, _), v in zip(opened, is_votes, strict=True) if v),
+    )
+    if options.partial == "prior":
+        prior = labelled_prior(prepared)
+        prepared = replace(prepared, plan=replace(prepared.plan, prior=prior))
+    return prepared
+
+
+def _open_all(
+    inputs: Sequence[str | Path], options: Options
+) -> list[tuple[InputFile, pl.LazyFrame]]:
+    """Open every input (paths and globs) and check the columns named by the options."""
+    opened = [open_input(p, options, index=i) for i, p in enumerate(resolve_paths(inputs))]
+    for source, _ in opened:
+        check_keep_columns(source, options.keep)
+    _check_named_roles([source for source, _ in opened], options)
+    return opened
+
+
+def _plan(
+    frame: pl.LazyFrame, vocabulary: Vocabulary, options: Options, kinds: frozenset[str]
+) -> TargetPlan:
     schema = frame.collect_schema()
-    plan = TargetPlan(
+    return TargetPlan(
         classes=vocabulary.classes,
         index_of=vocabulary.index_of(),
         options=options,
         raw_is_string=tuple(
             schema.get(raw_class_column(i)) == pl.String for i in range(len(vocabulary.classes))
         ),
-        kinds=_input_kinds([s for s, _ in plain], vocabulary, options, has_votes=bool(voted)),
+        kinds=kinds,
         duplicates=find_duplicate_ids(frame),
     )
-    sources = tuple(source for source, _ in opened)
-    rows_read = tuple(int(f.item()) for f in collect_all([lf.select(pl.len()) for _, lf in opened]))
-    voting = frozenset(s.index for (s, _), v in zip(opened, is_votes, strict=True) if v)
-    prepared = Prepared(
-        sources, vocabulary, frame, plan, "split" in schema, options, aggregated, rows_read, voting
-    )
-    if options.partial == "prior":
-        prepared = replace(prepared, plan=replace(plan, prior=labelled_prior(prepared)))
-    return prepared
 
 
 def _require_votes(not_votes: Sequence[InputFile], options: Options) -> None:
