@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 import traceback
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -148,10 +149,12 @@ def run(inputs: tuple[str, ...], output_dir: str, **kwargs: Any) -> None:
         f"{result.rows_rejected} rejected" + (f" ({reasons})" if reasons else "")
     )
     click.echo(f"classes: {', '.join(result.classes)}")
-    click.echo(
-        f"wrote {output_dir}/: targets.parquet rejects.parquet class_stats.parquet "
-        "manifest.json report.md report.html"
-    )
+    _wrote(output_dir)
+
+
+def _wrote(output_dir: str) -> None:
+    names = sorted(path.name for path in Path(output_dir).iterdir())
+    click.echo(f"wrote {output_dir}/: {' '.join(names)}")
 
 
 STATS_COLUMNS = (
@@ -347,7 +350,7 @@ def aggregate(votes: tuple[str, ...], output_dir: str, **kwargs: Any) -> None:
         f"Krippendorff's alpha {_fmt(agreement.get('krippendorff_alpha'))}, "
         f"Fleiss' kappa {_fmt(agreement.get('fleiss_kappa'))}"
     )
-    click.echo(f"wrote {output_dir}/ (annotators.parquet included)")
+    _wrote(output_dir)
 
 
 def _fmt(value: float | None) -> str:

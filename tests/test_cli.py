@@ -107,8 +107,8 @@ def test_run_writes_the_six_outputs(tmp_path: Path) -> None:
     assert result.stdout == (
         "4 rows in: 4 accepted, 0 rejected\n"
         "classes: c1, c2, c3\n"
-        "wrote out/: targets.parquet rejects.parquet class_stats.parquet "
-        "manifest.json report.md report.html\n"
+        "wrote out/: class_stats.parquet manifest.json rejects.parquet report.html report.md "
+        "targets.parquet\n"
     )
     assert {p.name for p in (tmp_path / "out").iterdir()} == OUTPUT_FILES
     targets = pl.read_parquet(tmp_path / "out" / "targets.parquet")
