@@ -71,6 +71,15 @@ _INPUT_OPTIONS: list[Callable[[Any], Any]] = [
 ]
 
 
+output_dir_option = click.option(
+    "-o",
+    "--output-dir",
+    default="labelprep-out",
+    show_default=True,
+    help="Output directory (replaced atomically).",
+)
+
+
 def input_options(func: F) -> F:
     """Attach the options shared by every command that reads annotations."""
     for option in reversed(_INPUT_OPTIONS):
@@ -126,13 +135,7 @@ def main() -> None:
 
 @main.command()
 @click.argument("inputs", nargs=-1)
-@click.option(
-    "-o",
-    "--output-dir",
-    default="labelprep-out",
-    show_default=True,
-    help="Output directory (replaced atomically).",
-)
+@output_dir_option
 @click.option(
     "--sample-weight",
     type=click.Choice(["balanced", "inverse_sqrt", "effective_number", "median_frequency"]),
@@ -287,13 +290,7 @@ def compare(a: str, b: str | None, fmt: str, **kwargs: Any) -> None:
 
 @main.command()
 @click.argument("votes", nargs=-1, required=True)
-@click.option(
-    "-o",
-    "--output-dir",
-    default="labelprep-out",
-    show_default=True,
-    help="Output directory (replaced atomically).",
-)
+@output_dir_option
 @click.option(
     "--method",
     type=click.Choice(["shares", "majority", "dawid-skene"]),

@@ -65,17 +65,25 @@ _PROBE_ROWS = 1000
 EVIDENCE_ROLES = ("probs", "label", "excluded", "candidates")
 
 
+def _head_text(source: InputFile, names: Sequence[str]) -> pl.DataFrame:
+    """The first rows of some columns of a CSV/TSV file, as text."""
+    return pl.read_csv(
+        source.path,
+        separator="\t" if source.format == "tsv" else ",",
+        infer_schema=False,
+        n_rows=_PROBE_ROWS,
+        columns=list(names),
+    )
+
+
+def _as_numbers(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.select(pl.all().str.strip_chars().cast(pl.Float64, strict=False))
+
+
 def _probe(source: InputFile, names: Sequence[str]) -> pl.DataFrame:
     """The first rows of some columns, as Float64 (text that does not parse is null)."""
     if source.format in ("csv", "tsv"):
-        head = pl.read_csv(
-            source.path,
-            separator="\t" if source.format == "tsv" else ",",
-            infer_schema=False,
-            n_rows=_PROBE_ROWS,
-            columns=list(names),
-        )
-        return head.select(pl.all().str.strip_chars().cast(pl.Float64, strict=False))
+        return _as_numbers(_head_text(source, names))
     lf = (
         pl.scan_parquet(source.path)
         if source.format == "parquet"
@@ -90,14 +98,8 @@ def _numeric_names(source: InputFile, names: Sequence[str]) -> list[str]:
         return [n for n in names if source.schema[n].is_numeric() or source.schema[n] == pl.Null]
     if not names:
         return []
-    raw = pl.read_csv(
-        source.path,
-        separator="\t" if source.format == "tsv" else ",",
-        infer_schema=False,
-        n_rows=_PROBE_ROWS,
-        columns=list(names),
-    )
-    parsed = _probe(source, names)
+    raw = _head_text(source, names)
+    parsed = _as_numbers(raw)
     return [n for n in names if raw[n].null_count() == raw.height or parsed[n].is_not_null().any()]
 
 

@@ -12,6 +12,7 @@ import pytest
 
 import labelprep
 
+# The SPEC's table: soft masses 2.1 / 1.15 / 0.75, supports 4 / 3 / 3.
 SPEC_TABLE = """\
 id,c1,c2,c3
 1,0.9,0.05,0.05
@@ -19,6 +20,19 @@ id,c1,c2,c3
 3,0.3,0.3,0.4
 4,0.7,0,0.3
 """
+# The same table with the third data row (line 4: the header is line 1) summing to 1.5.
+ONE_BAD_ROW = SPEC_TABLE.replace("3,0.3,0.3,0.4", "3,0.3,0.3,0.9")
+BAD_SUM_MESSAGE = (
+    "probabilities sum to 1.5, not 1 (tolerance 0.001; pass --renormalize to rescale rows)"
+)
+OUTPUT_FILES = {
+    "targets.parquet",
+    "rejects.parquet",
+    "class_stats.parquet",
+    "manifest.json",
+    "report.md",
+    "report.html",
+}
 
 
 @pytest.fixture

@@ -17,28 +17,7 @@ import pytest
 import labelprep
 from labelprep import ConfigError
 from labelprep.gate import GateResult, RejectSample, ValidationReport
-
-# The SPEC's table: soft masses 2.1 / 1.15 / 0.75, supports 4 / 3 / 3.
-SPEC_TABLE = """\
-id,c1,c2,c3
-1,0.9,0.05,0.05
-2,0.2,0.8,0
-3,0.3,0.3,0.4
-4,0.7,0,0.3
-"""
-# The same table with the third data row (line 4: the header is line 1) summing to 1.5.
-ONE_BAD_ROW = SPEC_TABLE.replace("3,0.3,0.3,0.4", "3,0.3,0.3,0.9")
-BAD_SUM_MESSAGE = (
-    "probabilities sum to 1.5, not 1 (tolerance 0.001; pass --renormalize to rescale rows)"
-)
-OUTPUT_FILES = {
-    "targets.parquet",
-    "rejects.parquet",
-    "class_stats.parquet",
-    "manifest.json",
-    "report.md",
-    "report.html",
-}
+from tests.conftest import BAD_SUM_MESSAGE, ONE_BAD_ROW, OUTPUT_FILES, SPEC_TABLE
 
 # Priors a = [5, 3, 2] / 10 and b = [4, 4, 2] / 10 over the classes a, b, c.
 PRIORS_A = (0.5, 0.3, 0.2)

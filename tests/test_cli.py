@@ -21,30 +21,11 @@ from click.testing import CliRunner, Result
 
 import labelprep
 from labelprep.cli import main
+from tests.conftest import BAD_SUM_MESSAGE, ONE_BAD_ROW, OUTPUT_FILES, SPEC_TABLE
 
 REPO = Path(__file__).resolve().parent.parent
 README = REPO / "README.md"
 
-SPEC_TABLE = """\
-id,c1,c2,c3
-1,0.9,0.05,0.05
-2,0.2,0.8,0
-3,0.3,0.3,0.4
-4,0.7,0,0.3
-"""
-# Data row 3 (line 4 of the file) sums to 1.5.
-ONE_BAD_ROW = SPEC_TABLE.replace("3,0.3,0.3,0.4", "3,0.3,0.3,0.9")
-BAD_SUM_MESSAGE = (
-    "probabilities sum to 1.5, not 1 (tolerance 0.001; pass --renormalize to rescale rows)"
-)
-OUTPUT_FILES = {
-    "targets.parquet",
-    "rejects.parquet",
-    "class_stats.parquet",
-    "manifest.json",
-    "report.md",
-    "report.html",
-}
 GITHUB_ERROR = re.compile(r"^::error file=.+,line=\d+")
 
 

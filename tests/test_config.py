@@ -12,16 +12,7 @@ import labelprep
 from labelprep import ConfigError
 from labelprep.cli import main
 from labelprep.config import find_config_file, load_config
-
-SPEC_TABLE = """\
-id,c1,c2,c3
-1,0.9,0.05,0.05
-2,0.2,0.8,0
-3,0.3,0.3,0.4
-4,0.7,0,0.3
-"""
-# One row in four (line 4) sums to 1.5: a reject rate of 0.25.
-ONE_BAD_ROW = SPEC_TABLE.replace("3,0.3,0.3,0.4", "3,0.3,0.3,0.9")
+from tests.conftest import ONE_BAD_ROW, SPEC_TABLE
 
 
 @pytest.fixture(autouse=True)

@@ -10,16 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import labelprep
-from tests.conftest import SPEC_TABLE, targets_of
-
-OUTPUT_FILES = {
-    "targets.parquet",
-    "rejects.parquet",
-    "class_stats.parquet",
-    "manifest.json",
-    "report.md",
-    "report.html",
-}
+from tests.conftest import OUTPUT_FILES, SPEC_TABLE, targets_of
 
 
 def test_run_writes_every_output(write, run):
