@@ -18,10 +18,10 @@ from labelprep.config import GATE_SETTINGS, Options, config_settings, typed_gate
 from labelprep.drift import CompareReport, prior_drift
 from labelprep.errors import ConfigError
 from labelprep.gate import GateResult, RejectSample, ValidationReport, evaluate_threshold
-from labelprep.outputs import CLASS_STATS, MANIFEST, atomic_directory
+from labelprep.outputs import CLASS_STATS, MANIFEST, REJECTS, atomic_directory
 from labelprep.pipeline import (
-    Counts,
     Prepared,
+    RunResult,
     class_statistics,
     count,
     execute,
@@ -29,6 +29,7 @@ from labelprep.pipeline import (
     prepare,
     result_of,
 )
+from labelprep.rejects import REJECT_COLUMNS
 
 COUNT_COLUMN = {"soft": "soft_mass", "support": "support", "hard": "hard_count"}
 
@@ -89,8 +90,7 @@ def validate(
     given = {k: v for k, v in settings.items() if v is not None}
     thresholds, _ = _split_gate_settings({**_gate_config(config), **given})
     prepared = prepare(paths, options)
-    counts, samples = _counts_and_samples(prepared, output_dir, samples_per_reason)
-    result = result_of(prepared, counts, None)
+    result, samples = _result_and_samples(prepared, output_dir, samples_per_reason)
     gates = _gates(thresholds, prepared, result.class_stats, result.summary, settings)
     return ValidationReport(
         inputs=tuple(str(p) for p in paths),
@@ -108,14 +108,23 @@ def _gate_config(config: str | Path | bool) -> dict[str, Any]:
     return {k: v for k, v in config_settings(config).items() if k in GATE_SETTINGS}
 
 
-def _counts_and_samples(
+def _result_and_samples(
     prepared: Prepared, output_dir: str | Path | None, samples_per_reason: int
-) -> tuple[Counts, pl.DataFrame]:
-    counts, samples = inspect(prepared, samples_per_reason=samples_per_reason)
-    if output_dir is not None:
-        with atomic_directory(output_dir) as staging:
-            execute(prepared, staging)
-    return counts, samples
+) -> tuple[RunResult, pl.DataFrame]:
+    """Count (and write the outputs when asked), keeping the first rejects of each reason."""
+    if output_dir is None:
+        counts, samples = inspect(prepared, samples_per_reason=samples_per_reason)
+        return result_of(prepared, counts, None), samples
+    with atomic_directory(output_dir) as staging:
+        result = execute(prepared, staging)
+        samples = (
+            pl.scan_parquet(staging / REJECTS)
+            .group_by("reason", maintain_order=True)
+            .head(samples_per_reason)
+            .select(REJECT_COLUMNS)
+            .collect()
+        )
+    return result, samples
 
 
 def _gates(

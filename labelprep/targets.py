@@ -98,10 +98,6 @@ def any_of(exprs: Sequence[pl.Expr]) -> pl.Expr:
     return pl.any_horizontal(exprs) if exprs else pl.lit(False)
 
 
-def all_of(exprs: Sequence[pl.Expr]) -> pl.Expr:
-    return pl.all_horizontal(exprs) if exprs else pl.lit(True)
-
-
 @dataclass(frozen=True)
 class TargetPlan:
     """Everything the expressions need to know about the run."""
