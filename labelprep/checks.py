@@ -101,6 +101,7 @@ def validate(
         samples=tuple(RejectSample(**row) for row in samples.iter_rows(named=True)),
         gates=tuple(gates),
         classes=prepared.classes,
+        notices=prepared.vocabulary.notices,
     )
 
 

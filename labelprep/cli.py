@@ -256,6 +256,7 @@ def render_table(table: pl.DataFrame) -> str:
 def validate(inputs: tuple[str, ...], fmt: str, summary_file: str | None, **kwargs: Any) -> None:
     """The CI gate: check INPUTS; exit 0 when every gate passes, 1 when one fails."""
     result = labelprep.validate(list(inputs), **_settings(kwargs))
+    _notices(result.notices)
     click.echo(FORMATS[fmt](result))
     if summary_file:
         with open(summary_file, "a", encoding="utf-8") as handle:

@@ -75,6 +75,7 @@ class ValidationReport:
     samples: tuple[RejectSample, ...]
     gates: tuple[GateResult, ...]
     classes: tuple[str, ...]
+    notices: tuple[str, ...] = ()
 
     @property
     def passed(self) -> bool:
