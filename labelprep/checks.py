@@ -39,6 +39,8 @@ class Thresholds:
     """The gates of ``validate``; ``None`` switches a gate off."""
 
     max_reject_rate: float | None = 0.0
+    min_rows: float | None = None
+    """Fewest rows accepted as a dataset; unset, an empty input still fails (floor 1)."""
     min_class_count: float | None = None
     max_imbalance_ratio: float | None = None
     require_classes: bool = False
@@ -71,8 +73,9 @@ def validate(
 ) -> ValidationReport:
     """Check inputs against the gates; write outputs only when ``output_dir`` is given.
 
-    Gates (keyword arguments, or the same keys in the config file):
-    ``max_reject_rate`` (default 0: any rejected row fails), ``min_class_count``
+    Gates (keyword arguments, or the same keys in the config file): ``min_rows``
+    (default 1: an empty input fails), ``max_reject_rate`` (default 0: any rejected row
+    fails), ``min_class_count``
     (every class's count, by ``count_by``, at least this), ``max_imbalance_ratio``,
     ``require_classes`` (every class of the vocabulary present), ``baseline`` with
     ``max_linf`` / ``max_jsd`` (class-prior drift against a baseline dataset, output
@@ -145,6 +148,14 @@ def _gates(
             detail=f"{rejected} of {rows_in} rows rejected",
         )
     ]
+    least = t.min_rows if t.min_rows is not None else 1.0
+    if t.min_rows is not None or rows_in < least:  # shown when set, or when it fails
+        gates.insert(
+            0,
+            evaluate_threshold(
+                "min_rows", float(rows_in), least, higher_is_worse=False, describe="rows in"
+            ),
+        )
     counts = _overall_counts(stats, prepared.options)
     if t.min_class_count is not None:
         gates.append(_min_class_gate(counts, t.min_class_count, prepared.options))

@@ -220,6 +220,7 @@ def render_table(table: pl.DataFrame) -> str:
     show_default=True,
     help="How to print the verdict.",
 )
+@click.option("--min-rows", type=float, help="Fail when fewer rows than this.  [default: 1]")
 @click.option(
     "--max-reject-rate",
     type=float,

@@ -27,6 +27,7 @@ InputFormat = Literal["csv", "tsv", "parquet", "jsonl"]
 
 CONFIG_FILE = "labelprep.toml"
 GATE_SETTINGS: tuple[str, ...] = (
+    "min_rows",
     "max_reject_rate",
     "min_class_count",
     "max_imbalance_ratio",
@@ -135,6 +136,7 @@ _TYPES: dict[str, type] = {
     "tau": float,
     "renormalize": bool,
     "max_reject_rate": float,
+    "min_rows": float,
     "min_class_count": float,
     "max_imbalance_ratio": float,
     "max_linf": float,

@@ -342,3 +342,13 @@ def test_validate_writes_nothing_by_default(
     assert validate(path).passed
     assert list(cwd.iterdir()) == []
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cwd", "spec.csv"]
+
+
+def test_an_empty_input_fails_the_gate(tmp_path: Path) -> None:
+    path = write_csv(tmp_path, "empty.csv", "id,c1,c2\n")
+    report = labelprep.validate(path, config=False, classes="c1,c2")
+    assert not report.passed
+    assert report.gates[0].name == "min_rows"
+    assert report.gates[0].message == "rows in 0 < 1"
+    relaxed = labelprep.validate(path, config=False, classes="c1,c2", min_rows=0)
+    assert relaxed.passed
