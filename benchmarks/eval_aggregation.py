@@ -23,7 +23,15 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from labelprep.aggregation import METHODS, DawidSkene, EncodedVotes, get_method, vote_counts
+from labelprep.aggregation import (
+    METHODS,
+    DawidSkene,
+    EncodedVotes,
+    fleiss_kappa,
+    get_method,
+    krippendorff_alpha_nominal,
+    vote_counts,
+)
 
 DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "crowd"
 
@@ -197,6 +205,46 @@ def time_ds(name: str, votes: EncodedVotes) -> str:
     )
 
 
+AGREEMENT_KNOWN = (  # file, statistic, published value (data README / Krippendorff 2011)
+    ("fleiss_wikipedia_example_counts.csv", "Fleiss' kappa", 0.210),
+    ("reliability_data_3coders_15units.csv", "Krippendorff's alpha (nominal)", 0.691358),
+    ("reliability_data_4coders_12units.csv", "Krippendorff's alpha (nominal)", 0.743),
+)
+
+
+def reliability_votes(path: Path) -> EncodedVotes:
+    """Rows = coders, columns = units, blank = missing -> encoded votes."""
+    wide = pl.read_csv(path, infer_schema=False)
+    long = wide.unpivot(index="coder", variable_name="unit", value_name="value").drop_nulls()
+    coded = long.select(
+        pl.col("unit").rank("dense").cast(pl.Int64).sub(1).alias("item"),
+        pl.col("coder").rank("dense").cast(pl.Int64).sub(1).alias("annotator"),
+        pl.col("value").rank("dense").cast(pl.Int64).sub(1).alias("label"),
+    )
+    return EncodedVotes.from_frame(
+        coded,
+        n_items=int(coded["item"].max()) + 1,  # type: ignore[operator]
+        n_annotators=int(coded["annotator"].max()) + 1,  # type: ignore[operator]
+        n_classes=int(coded["label"].max()) + 1,  # type: ignore[operator]
+    )
+
+
+def agreement_rows(folder: Path) -> list[str]:
+    """Agreement statistics on the shared examples next to their published values."""
+    rows = []
+    for name, statistic, known in AGREEMENT_KNOWN:
+        path = folder / name
+        if not path.is_file():
+            continue
+        if name.startswith("fleiss"):
+            counts = pl.read_csv(path).drop("subject").to_numpy()
+            value = fleiss_kappa(counts)
+        else:
+            value = krippendorff_alpha_nominal(reliability_votes(path))
+        rows.append(f"| {name} | {statistic} | {value:.6f} | {known} |")
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     """Print the accuracy table and the timing table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -219,6 +267,9 @@ def main(argv: list[str] | None = None) -> int:
     print(time_ds(largest.name, largest.votes))
     for size in (100_000, 1_000_000):
         print(time_ds(f"synthetic {size // 1000}k", synthetic(size)))
+    print("\n| agreement example | statistic | labelprep | published |")
+    print("|---|---|---|---|")
+    print("\n".join(agreement_rows(args.data.parent / "agreement")))
     return 0
 
 
