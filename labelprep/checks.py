@@ -30,8 +30,7 @@ from labelprep.pipeline import (
     result_of,
 )
 from labelprep.rejects import REJECT_COLUMNS
-
-COUNT_COLUMN = {"soft": "soft_mass", "support": "support", "hard": "hard_count"}
+from labelprep.weights import COUNT_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -89,9 +88,10 @@ def validate(
     >>> report.passed, report.rejects_by_reason["bad_sum"]
     (True, 1)
     """
-    paths, options = resolve_run_inputs(inputs, config=config, settings=settings)
     given = {k: v for k, v in settings.items() if v is not None}
-    thresholds, _ = _split_gate_settings({**_gate_config(config), **given})
+    merged = {**config_settings(config), **given}  # the config file is read once
+    paths, options = resolve_run_inputs(inputs, config=False, settings=merged)
+    thresholds, _ = _split_gate_settings(merged)
     prepared = prepare(paths, options)
     result, samples = _result_and_samples(prepared, output_dir, samples_per_reason)
     gates = _gates(thresholds, prepared, result.class_stats, result.summary, settings)
@@ -106,10 +106,6 @@ def validate(
         classes=prepared.classes,
         notices=prepared.vocabulary.notices,
     )
-
-
-def _gate_config(config: str | Path | bool) -> dict[str, Any]:
-    return {k: v for k, v in config_settings(config).items() if k in GATE_SETTINGS}
 
 
 def _result_and_samples(
@@ -175,7 +171,7 @@ def _gates(
 
 def _overall_counts(stats: pl.DataFrame, options: Options) -> ClassCounts:
     overall = stats.filter(pl.col("split").is_null()).sort("index")
-    column = COUNT_COLUMN[options.count_by]
+    column = COUNT_COLUMNS[options.count_by]
     return ClassCounts("inputs", tuple(overall["class"]), tuple(float(v) for v in overall[column]))
 
 
@@ -247,7 +243,7 @@ def load_class_counts(
     settings = dict(settings or {})
     count_by = settings.get("count_by") or "soft"
     stats = load_stats(source, settings=settings)
-    return _counts_of_split(stats, str(source), split, COUNT_COLUMN[count_by])
+    return _counts_of_split(stats, str(source), split, COUNT_COLUMNS[count_by])
 
 
 def load_stats(
@@ -317,7 +313,7 @@ def compare(
     >>> round(report.drift.linf, 4) > 0
     True
     """
-    column = COUNT_COLUMN[settings.get("count_by") or "soft"]
+    column = COUNT_COLUMNS[settings.get("count_by") or "soft"]
     stats_a = load_stats(a, settings=settings, config=config)
     stats_b = stats_a if b is None else load_stats(b, settings=settings, config=config)
     side_a = _counts_of_split(stats_a, str(a), split_a, column)

@@ -313,7 +313,11 @@ def _or_empty(partials: pl.DataFrame, prepared: Prepared) -> pl.DataFrame:
 
 
 def write_rows(
-    prepared: Prepared, folder: Path, *, sample_weights: Sequence[float] | None = None
+    prepared: Prepared,
+    folder: Path,
+    *,
+    sample_weights: Sequence[float] | None = None,
+    partials: pl.DataFrame | None = None,
 ) -> Counts:
     """Sink ``targets.parquet`` and ``rejects.parquet``, then count.
 
@@ -340,8 +344,14 @@ def write_rows(
             "rows",
         )
     )
-    partials, counted = collect_all([_partials(prepared, wide)])[0], reject_counts.collect()
-    return Counts(_or_empty(partials, prepared), counted)
+    if partials is None:
+        partials = class_sums(prepared)
+    return Counts(partials, reject_counts.collect())
+
+
+def class_sums(prepared: Prepared) -> pl.DataFrame:
+    """The per-class partial sums of the accepted rows: one streaming pass."""
+    return _or_empty(collect_all([_partials(prepared, targets_frame(prepared))])[0], prepared)
 
 
 def sink(frame: pl.LazyFrame, path: Path, *, metadata: dict[str, str]) -> None:
@@ -450,11 +460,12 @@ def result_of(prepared: Prepared, counts: Counts, out: Path | None) -> RunResult
 
 def execute(prepared: Prepared, folder: Path) -> RunResult:
     """Write every output of a run into ``folder`` (an empty staging directory)."""
-    weights = None
-    if prepared.options.sample_weight is not None:
-        stats = class_statistics(prepared, count(prepared))
+    weights, partials = None, None
+    if prepared.options.sample_weight is not None:  # the weights come before the targets
+        partials = class_sums(prepared)
+        stats = class_statistics(prepared, Counts(partials, pl.DataFrame()))
         weights = scheme_weights(stats, prepared.options.sample_weight)
-    counts = write_rows(prepared, folder, sample_weights=weights)
+    counts = write_rows(prepared, folder, sample_weights=weights, partials=partials)
     result = result_of(prepared, counts, folder)
     result.class_stats.write_parquet(
         folder / CLASS_STATS, metadata=_plain_metadata(prepared.classes)
@@ -493,7 +504,7 @@ def inspect(prepared: Prepared, *, samples_per_reason: int) -> tuple[Counts, pl.
     """Count (class sums, rejects by file and reason) and keep the first rejected rows of
     each reason, in two streaming passes."""
     wide = targets_frame(prepared)
-    partials = collect_all([_partials(prepared, wide)])[0]
+    partials = class_sums(prepared)
     by_file = (
         reject_rows(rejected(wide), prepared.plan, keep=(FILE,))
         .group_by(FILE, "reason", maintain_order=True)
@@ -512,5 +523,5 @@ def inspect(prepared: Prepared, *, samples_per_reason: int) -> tuple[Counts, pl.
         .head(samples_per_reason)
         .select(REJECT_COLUMNS)
     )
-    counts = Counts(_or_empty(partials, prepared), rejects.select(FILE, "reason", "rows"))
+    counts = Counts(partials, rejects.select(FILE, "reason", "rows"))
     return counts, samples
