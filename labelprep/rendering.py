@@ -16,7 +16,7 @@ from typing import Any
 
 import polars as pl
 
-from labelprep.charts import CHARTS_HINT, render_charts
+from labelprep.charts import render_charts
 from labelprep.weights import COUNT_COLUMNS, WEIGHT_SCHEMES, dataset_summary, imbalance_ratio
 
 # Inline: static text in a markdown subset (**bold**, `code`) or ("user", text), escaped.
@@ -88,7 +88,7 @@ def render_markdown(stats: pl.DataFrame, summary: dict[str, Any]) -> str:
 def render_html(stats: pl.DataFrame, summary: dict[str, Any]) -> str:
     """Render the imbalance report as one self-contained HTML page that works offline.
 
-    Charts are inline SVG when matplotlib is installed, otherwise a one-line install hint.
+    The charts are inline SVG, drawn by :mod:`labelprep.charts` without any plotting library.
 
     Examples
     --------
@@ -378,7 +378,7 @@ def _html_table(block: Table) -> str:
     return f'<div class="t"><table class="{"text" if block.text else "num"}">{table}</table></div>'
 
 
-def _html_block(block: Block, charts: dict[str, str] | None) -> str:
+def _html_block(block: Block, charts: dict[str, str]) -> str:
     if isinstance(block, Heading):
         return f"<h{block.level}>{html.escape(block.text)}</h{block.level}>"
     if isinstance(block, Para):
@@ -387,8 +387,6 @@ def _html_block(block: Block, charts: dict[str, str] | None) -> str:
         return f"<pre><code>{html.escape(block.text)}</code></pre>"
     if isinstance(block, Table):
         return _html_table(block)
-    if charts is None:
-        return f'<p class="note">{_html_inline(CHARTS_HINT)}</p>'
     svg = charts.get(block.title)
     return (
         f"<figure>{svg}<figcaption>{html.escape(block.title)}</figcaption></figure>" if svg else ""
