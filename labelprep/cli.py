@@ -141,6 +141,11 @@ def main() -> None:
     type=click.Choice(["balanced", "inverse_sqrt", "effective_number", "median_frequency"]),
     help="Add a sample_weight column to targets from this weight scheme.",
 )
+@click.option(
+    "--compression",
+    type=click.Choice(["zstd", "snappy", "lz4", "gzip", "uncompressed"]),
+    help="Parquet codec of targets.parquet and rejects.parquet.  [default: zstd]",
+)
 @input_options
 def run(inputs: tuple[str, ...], output_dir: str, **kwargs: Any) -> None:
     """Run the whole pipeline on INPUTS (files or globs; the bundled sample when none)."""

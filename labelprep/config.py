@@ -24,6 +24,7 @@ else:  # pragma: no cover - exercised on 3.10 only
 PartialMode = Literal["uniform", "prior"]
 CountBy = Literal["soft", "support", "hard"]
 InputFormat = Literal["csv", "tsv", "parquet", "jsonl"]
+Compression = Literal["zstd", "snappy", "lz4", "gzip", "uncompressed"]
 
 CONFIG_FILE = "labelprep.toml"
 GATE_SETTINGS: tuple[str, ...] = (
@@ -40,6 +41,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "partial": ("uniform", "prior"),
     "count_by": ("soft", "support", "hard"),
     "input_format": ("csv", "tsv", "parquet", "jsonl"),
+    "compression": ("zstd", "snappy", "lz4", "gzip", "uncompressed"),
     "sample_weight": (
         "balanced",
         "inverse_sqrt",
@@ -84,6 +86,8 @@ class Options:
     beta: float = 0.999
     tau: float = 1.0
     sample_weight: str | None = None
+    compression: Compression = "zstd"
+    """Parquet codec of ``targets.parquet`` and ``rejects.parquet``."""
 
     def __post_init__(self) -> None:
         for name, allowed in _CHOICES.items():

@@ -109,7 +109,7 @@ def hf_features(
     features: dict[str, Any] = {}
     for name, dtype in schema.items():
         if name in list_columns:
-            inner = "float32" if name == "soft_target" else "uint8"
+            inner = "float32" if name == "soft_target" else "bool"
             features[name] = {
                 "feature": {"dtype": inner, "_type": "Value"},
                 "length": len(classes),

@@ -23,16 +23,19 @@ from typing import Any
 import polars as pl
 
 from labelprep import __version__
+from labelprep.batches import FIRST_ROW_SHIFT, RowTap, output_schema, tap_inputs
 from labelprep.config import Columns, Options
 from labelprep.duplicates import find_duplicate_ids
-from labelprep.errors import ColumnNotFoundError
+from labelprep.errors import ColumnNotFoundError, InputError
 from labelprep.ingest import (
     FILE,
+    ROW,
     InputFile,
     canonical_frame,
     check_keep_columns,
     collect_all,
     open_input,
+    ordinal,
     raw_class_column,
     resolve_paths,
     with_missing_columns,
@@ -51,16 +54,8 @@ from labelprep.outputs import (
 )
 from labelprep.rejects import REJECT_COLUMNS, reject_rows
 from labelprep.schema import class_stats_schema, targets_schema
-from labelprep.stats import class_counts, empty_partials, partial_sums, row_summary
-from labelprep.targets import (
-    TargetPlan,
-    accepted,
-    build_targets,
-    evidence_name,
-    mask,
-    rejected,
-    target,
-)
+from labelprep.stats import RowCounts, class_counts, row_summary
+from labelprep.targets import TargetPlan, accepted, build_targets, rejected, target
 from labelprep.vocab import Vocabulary, resolve_vocabulary
 from labelprep.votes import (
     AggregatedVotes,
@@ -95,9 +90,11 @@ class Prepared:
 
 @dataclass(frozen=True)
 class Counts:
-    """What one pass counted: per-class sums by key, and rejects by reason and file."""
+    """What a run counted: per-class sums by split, accepted rows by summary key
+    (:data:`labelprep.stats.ROW_KEYS`), and rejects by file and reason."""
 
-    partials: pl.DataFrame
+    sums: pl.DataFrame
+    rows: RowCounts
     rejects: pl.DataFrame  # __file, reason, rows
 
 
@@ -176,6 +173,7 @@ def _plan(
         ),
         kinds=kinds,
         duplicates=find_duplicate_ids(frame),
+        id_is_text=not schema["id"].is_numeric(),
     )
 
 
@@ -244,7 +242,7 @@ def _check_class_columns(
 
 
 def targets_frame(prepared: Prepared) -> pl.LazyFrame:
-    """Every input row with its reason, targets, masks and evidence (wide, lazy)."""
+    """Every input row checked, with its targets, masks and evidence (wide, lazy)."""
     return build_targets(prepared.frame, prepared.plan)
 
 
@@ -257,37 +255,6 @@ def labelled_prior(prepared: Prepared) -> tuple[float, ...]:
     return tuple(v / total for v in values) if total > 0 else tuple(values)
 
 
-def output_frame(
-    prepared: Prepared, wide: pl.LazyFrame, *, sample_weights: Sequence[float] | None = None
-) -> pl.LazyFrame:
-    """Accepted rows -> the columns of ``targets.parquet``."""
-    k = len(prepared.classes)
-    columns: list[pl.Expr] = [
-        pl.col("id"),
-        pl.concat_arr([target(i).cast(pl.Float32) for i in range(k)]).alias("soft_target"),
-        pl.concat_arr([mask(i).cast(pl.UInt8) for i in range(k)]).alias("mask"),
-        evidence_name(pl.col("__evidence")).alias("evidence"),
-    ]
-    if sample_weights is not None:
-        weighted = [target(i) * w for i, w in enumerate(sample_weights)]
-        columns.append(pl.sum_horizontal(weighted).cast(pl.Float32).alias("sample_weight"))
-    if prepared.has_split:
-        columns.append(pl.col("split"))
-    columns.extend(pl.col(name) for name in prepared.options.keep)
-    # The argmax of the stored float32 targets: hard_label always agrees with the file.
-    hard = pl.col("soft_target").arr.arg_max()
-    out = (
-        accepted(wide)
-        .select(columns)
-        .with_columns(
-            class_name(hard, prepared.classes).alias("hard_label"),
-            hard.cast(pl.Int64).alias("hard_index"),
-        )
-    )
-    order = ["id", "soft_target", "mask", "evidence", "hard_label", "hard_index"]
-    return out.select(order + [c for c in out.collect_schema().names() if c not in order])
-
-
 def class_name(index: pl.Expr, classes: Sequence[str]) -> pl.Expr:
     """Class index -> name. (A gather from the vocabulary streams; ``replace_strict``
     here held memory that grew with the input.)"""
@@ -298,40 +265,68 @@ def _plain_metadata(classes: Sequence[str]) -> dict[str, str]:
     return {"labelprep.classes": json.dumps(list(classes))}
 
 
-def count(prepared: Prepared) -> Counts:
-    """Count without writing: one pass for the class sums, one for the rejects."""
-    counts, _ = inspect(prepared, samples_per_reason=0)
-    return counts
+def stream(
+    prepared: Prepared,
+    targets_path: Path | None = None,
+    *,
+    sample_weights: Sequence[float] | None = None,
+) -> RowTap:
+    """The main pass: check every row, write the accepted ones to ``targets_path`` (if
+    given) and count them. Returns the tap, which holds the counts and the rejects."""
+    opts = prepared.options
+    schema = prepared.frame.collect_schema()
+    columns = output_schema(
+        schema["id"],
+        len(prepared.classes),
+        has_split=prepared.has_split,
+        keep={name: schema[name] for name in opts.keep},
+        sample_weight=sample_weights is not None,
+    )
+    tap = RowTap(prepared.classes, columns, sample_weights=sample_weights)
+    inputs = tap_inputs(len(prepared.classes), has_split=prepared.has_split, keep=opts.keep)
+    rows = (
+        targets_frame(prepared)
+        .select(inputs)
+        .map_batches(tap, streamable=True, schema={**columns, "__ok": pl.Boolean()})
+        .filter(pl.col("__ok"))
+        .drop("__ok")
+    )
+    try:
+        if targets_path is None:
+            collect_all([rows.select(pl.len())])
+        else:
+            rows = targets_schema(prepared.classes).validate(rows)  # dtypes, no data pass
+            metadata = parquet_metadata(
+                prepared.classes, rows.collect_schema(), list_columns=("soft_target", "mask")
+            )
+            sink(rows, targets_path, metadata=metadata, compression=opts.compression)
+    except InputError:
+        if tap.error is not None:
+            raise tap.error from None
+        raise
+    return tap
 
 
-def _partials(prepared: Prepared, wide: pl.LazyFrame) -> pl.LazyFrame:
-    return partial_sums(accepted(wide), len(prepared.classes), has_split=prepared.has_split)
-
-
-def _or_empty(partials: pl.DataFrame, prepared: Prepared) -> pl.DataFrame:
-    return partials if partials.height else empty_partials(len(prepared.classes))
+def rejected_rows(prepared: Prepared, tap: RowTap) -> pl.LazyFrame:
+    """The rejected rows with their reason, read again: only the rows the tap noted,
+    or every row re-checked when there were too many to note."""
+    wide = targets_frame(prepared)
+    positions = tap.positions()
+    if positions is not None:
+        if positions.height == 0:
+            return rejected(wide, prepared.plan).limit(0)
+        keys = (positions[FILE] * FIRST_ROW_SHIFT + positions[ROW]).implode()
+        wide = wide.filter(ordinal().is_in(keys))
+    return rejected(wide, prepared.plan)
 
 
 def write_rows(
-    prepared: Prepared,
-    folder: Path,
-    *,
-    sample_weights: Sequence[float] | None = None,
-    partials: pl.DataFrame | None = None,
+    prepared: Prepared, folder: Path, *, sample_weights: Sequence[float] | None = None
 ) -> Counts:
-    """Sink ``targets.parquet`` and ``rejects.parquet``, then count.
-
-    Each is its own streaming pass: one query feeding two sinks (or a sink and an
-    aggregation) through a shared cache held memory that grew with the input.
-    """
-    wide = targets_frame(prepared)
-    out = output_frame(prepared, wide, sample_weights=sample_weights)
-    out = targets_schema(prepared.classes).validate(out)  # dtypes and columns, no data pass
-    metadata = parquet_metadata(
-        prepared.classes, out.collect_schema(), list_columns=("soft_target", "mask")
-    )
-    sink(out, folder / TARGETS, metadata=metadata)
-    rejects = reject_rows(rejected(wide), prepared.plan)
+    """Write ``targets.parquet`` (the main pass) and ``rejects.parquet`` (a second pass
+    over the rejected rows only), and return the counts."""
+    tap = stream(prepared, folder / TARGETS, sample_weights=sample_weights)
+    rejects = reject_rows(rejected_rows(prepared, tap), prepared.plan)
     sink(rejects, folder / REJECTS, metadata=_plain_metadata(prepared.classes))
     files = {source.path: source.index for source in prepared.sources}
     reject_counts = (
@@ -344,25 +339,32 @@ def write_rows(
             "rows",
         )
     )
-    if partials is None:
-        partials = class_sums(prepared)
-    return Counts(partials, reject_counts.collect())
+    return Counts(tap.stats.sums(), tap.stats.rows(), reject_counts.collect())
+
+
+def count(prepared: Prepared) -> Counts:
+    """Count without writing: the main pass, then the rejected rows."""
+    counts, _ = inspect(prepared, samples_per_reason=0)
+    return counts
 
 
 def class_sums(prepared: Prepared) -> pl.DataFrame:
-    """The per-class partial sums of the accepted rows: one streaming pass."""
-    return _or_empty(collect_all([_partials(prepared, targets_frame(prepared))])[0], prepared)
+    """The per-class sums of the accepted rows, by split: the main pass, writing nothing."""
+    return stream(prepared).stats.sums()
 
 
-def sink(frame: pl.LazyFrame, path: Path, *, metadata: dict[str, str]) -> None:
+def sink(
+    frame: pl.LazyFrame, path: Path, *, metadata: dict[str, str], compression: str = "zstd"
+) -> None:
     """Stream a frame to Parquet; a data problem met on the way is an :class:`InputError`."""
-    collect_all([frame.sink_parquet(path, metadata=metadata, lazy=True)])
+    codec: Any = compression
+    collect_all([frame.sink_parquet(path, metadata=metadata, compression=codec, lazy=True)])
 
 
 def class_statistics(prepared: Prepared, counts: Counts) -> pl.DataFrame:
     """``class_stats.parquet``: counts and every weight scheme, all rows and per split."""
     opts = prepared.options
-    table = class_counts(counts.partials, prepared.classes)
+    table = class_counts(counts.sums, prepared.classes)
     stats = add_weights(table, count_by=opts.count_by, beta=opts.beta, tau=opts.tau)
     return class_stats_schema(prepared.classes).validate(stats, lazy=True)
 
@@ -378,7 +380,7 @@ def summarize(prepared: Prepared, counts: Counts, stats: pl.DataFrame) -> dict[s
     rejects = counts.rejects
     by_reason = rejects.group_by("reason").agg(pl.col("rows").sum()).sort("reason")
     n_rejected = int(rejects["rows"].sum())
-    n_accepted = int(counts.partials["rows"].sum())
+    n_accepted = counts.rows.rows
     return {
         "version": __version__,
         "classes": list(prepared.classes),
@@ -389,7 +391,7 @@ def summarize(prepared: Prepared, counts: Counts, stats: pl.DataFrame) -> dict[s
         "rejects_by_reason": dict(
             zip(by_reason["reason"], map(int, by_reason["rows"]), strict=True)
         ),
-        **row_summary(counts.partials),
+        **row_summary(counts.rows),
         "dataset": dataset_summary(stats, count_by=prepared.options.count_by),
         "inputs": _rows_per_input(prepared, counts),
     }
@@ -398,7 +400,7 @@ def summarize(prepared: Prepared, counts: Counts, stats: pl.DataFrame) -> dict[s
 def _rows_per_input(prepared: Prepared, counts: Counts) -> list[dict[str, Any]]:
     """Per input: rows read, and how many became targets or rejects. For every file but a
     vote file (many votes, one target) the two must match: a mismatch is a bug."""
-    acc = dict(counts.partials.group_by(FILE).agg(pl.col("rows").sum()).iter_rows())
+    acc = counts.rows.by_file
     rej = dict(counts.rejects.group_by(FILE).agg(pl.col("rows").sum()).iter_rows())
     entries = []
     for source in prepared.sources:
@@ -460,12 +462,12 @@ def result_of(prepared: Prepared, counts: Counts, out: Path | None) -> RunResult
 
 def execute(prepared: Prepared, folder: Path) -> RunResult:
     """Write every output of a run into ``folder`` (an empty staging directory)."""
-    weights, partials = None, None
+    weights = None
     if prepared.options.sample_weight is not None:  # the weights come before the targets
-        partials = class_sums(prepared)
-        stats = class_statistics(prepared, Counts(partials, pl.DataFrame()))
+        sums = class_sums(prepared)
+        stats = class_statistics(prepared, Counts(sums, RowCounts(), pl.DataFrame()))
         weights = scheme_weights(stats, prepared.options.sample_weight)
-    counts = write_rows(prepared, folder, sample_weights=weights, partials=partials)
+    counts = write_rows(prepared, folder, sample_weights=weights)
     result = result_of(prepared, counts, folder)
     result.class_stats.write_parquet(
         folder / CLASS_STATS, metadata=_plain_metadata(prepared.classes)
@@ -502,11 +504,10 @@ def write_manifest(folder: Path, prepared: Prepared, result: RunResult) -> None:
 
 def inspect(prepared: Prepared, *, samples_per_reason: int) -> tuple[Counts, pl.DataFrame]:
     """Count (class sums, rejects by file and reason) and keep the first rejected rows of
-    each reason, in two streaming passes."""
-    wide = targets_frame(prepared)
-    partials = class_sums(prepared)
+    each reason: the main pass writing nothing, then a pass over the rejected rows."""
+    tap = stream(prepared)
     by_file = (
-        reject_rows(rejected(wide), prepared.plan, keep=(FILE,))
+        reject_rows(rejected_rows(prepared, tap), prepared.plan, keep=(FILE,))
         .group_by(FILE, "reason", maintain_order=True)
         .agg(
             pl.len().alias("rows"),
@@ -523,5 +524,5 @@ def inspect(prepared: Prepared, *, samples_per_reason: int) -> tuple[Counts, pl.
         .head(samples_per_reason)
         .select(REJECT_COLUMNS)
     )
-    counts = Counts(partials, rejects.select(FILE, "reason", "rows"))
+    counts = Counts(tap.stats.sums(), tap.stats.rows(), rejects.select(FILE, "reason", "rows"))
     return counts, samples

@@ -79,9 +79,7 @@ def _target_checks(k: int) -> list[pa.Check]:
             lambda: (st.arr.sum() - 1).abs() <= SUM_TOLERANCE,
             f"soft_target rows sum to 1 (within {SUM_TOLERANCE})",
         ),
-        _array_check(
-            "mask_is_binary", lambda: pl.col("mask").arr.max() <= 1, "mask values are 0 or 1"
-        ),
+        _array_check("mask_allows_a_class", pl.col("mask").arr.any, "every mask allows a class"),
         _array_check(
             "mass_only_where_mask",
             lambda: (st * (1 - m)).arr.max() == 0,
@@ -97,7 +95,7 @@ def targets_schema(classes: Sequence[str]) -> pa.DataFrameSchema:
         {
             "id": pa.Column(nullable=False),
             "soft_target": pa.Column(pl.Array(pl.Float32, k)),
-            "mask": pa.Column(pl.Array(pl.UInt8, k)),
+            "mask": pa.Column(pl.Array(pl.Boolean, k)),
             "evidence": pa.Column(pl.String, pa.Check.str_matches(_evidence_pattern())),
             "hard_label": pa.Column(pl.String, pa.Check.isin(list(classes))),
             "hard_index": pa.Column(pl.Int64, pa.Check.in_range(0, k - 1)),

@@ -10,20 +10,24 @@ block whose ``split`` is null):
 ``candidate_count``  items whose mask allows the class
 ``excluded_count``   items that explicitly exclude the class
 
-Everything is one aggregation grouped by a small composite key (split,
-evidence kind, candidate-set size, entropy bin), so a single streaming pass
-yields the class statistics and the dataset summary together.
+:class:`BatchStats` counts them batch by batch while the targets are written
+(see :mod:`labelprep.batches`): one Polars aggregation per batch for the per-class
+sums, and numpy histograms of the rows by file, evidence kind, candidate-set size
+and target entropy for the dataset summary.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import polars as pl
 
-from labelprep.targets import evidence_name, excluded, mask, target
+from labelprep.targets import EVIDENCE_NAMES
 
 COUNT_COLUMNS: tuple[str, ...] = (
     "soft_mass",
@@ -35,57 +39,141 @@ COUNT_COLUMNS: tuple[str, ...] = (
 )
 MASS_DECIMALS = 9
 ENTROPY_BIN = 0.05  # bits; the target-entropy distribution is summarised from these bins
-_KEYS = ("__file", "split", "__evidence", "__set_size", "__entropy_bin")
+BATCH = "__batch"
+
+Ints = npt.NDArray[np.int64]
+Floats = npt.NDArray[np.float64]
 
 
-def _row_entropy_bits(k: int) -> pl.Expr:
-    terms = [
-        pl.when(target(i) > 0).then(-target(i) * target(i).log(2)).otherwise(0.0) for i in range(k)
-    ]
-    return pl.sum_horizontal(terms)
+def sum_columns(k: int) -> list[str]:
+    """The per-class columns of a sums table: ``soft_mass_0`` ... ``excluded_count_{k-1}``."""
+    return [f"{c}_{i}" for c in COUNT_COLUMNS for i in range(k)]
 
 
-def partial_sums(lf: pl.LazyFrame, k: int, *, has_split: bool) -> pl.LazyFrame:
-    """Aggregate accepted rows (wide ``__t``/``__m`` columns) by the composite key."""
-    split = pl.col("split") if has_split else pl.lit(None, dtype=pl.String).alias("split")
-    entropy = _row_entropy_bits(k)
-    keyed = lf.with_columns(
-        split,
-        pl.sum_horizontal([mask(i).cast(pl.UInt32) for i in range(k)]).alias("__set_size"),
-        (entropy / ENTROPY_BIN).floor().cast(pl.Int32).alias("__entropy_bin"),
-        entropy.alias("__entropy"),
+def empty_sums(k: int) -> pl.DataFrame:
+    """Per-class sums of an input with no accepted rows."""
+    schema: dict[str, Any] = {"split": pl.String, "rows": pl.Int64}
+    schema.update(dict.fromkeys(sum_columns(k), pl.Float64))
+    return pl.DataFrame(schema=schema)
+
+
+def class_sums(batch: pl.DataFrame, k: int, *, split: str | None) -> pl.DataFrame:
+    """One row of per-class sums of a batch of accepted rows of one split: wide
+    ``__t``/``__m``/``__e`` columns, ``__y`` and the argmax ``hard_index``.
+
+    Series reductions and numpy counts: a batch costs microseconds per class.
+    """
+    hard = batch["hard_index"].to_numpy()
+    labels = batch["__y"].drop_nulls().to_numpy()
+    per_class: dict[str, Any] = {
+        "soft_mass": [batch[f"__t{i}"].sum() for i in range(k)],
+        "support": [(batch[f"__t{i}"] > 0).sum() for i in range(k)],
+        "hard_count": np.bincount(hard, minlength=k).tolist(),
+        "labelled_count": np.bincount(labels, minlength=k).tolist(),
+        "candidate_count": [batch[f"__m{i}"].sum() for i in range(k)],
+        "excluded_count": [batch[f"__e{i}"].sum() for i in range(k)],
+    }
+    row: dict[str, Any] = {"split": [split], "rows": [batch.height]}
+    for name, values in per_class.items():
+        row.update({f"{name}_{i}": [float(v or 0)] for i, v in enumerate(values)})
+    return pl.DataFrame(row, schema=empty_sums(k).schema)
+
+
+@dataclass
+class RowCounts:
+    """Accepted rows by file, evidence code, candidate-set size and entropy bin."""
+
+    by_file: dict[int, int] = field(default_factory=dict)
+    by_evidence: Ints = field(default_factory=lambda: np.zeros(len(EVIDENCE_NAMES), np.int64))
+    by_set_size: Ints = field(default_factory=lambda: np.zeros(0, np.int64))
+    by_entropy_bin: Ints = field(default_factory=lambda: np.zeros(0, np.int64))
+    entropy_sum: float = 0.0
+    entropy_max: float = 0.0
+
+    @property
+    def rows(self) -> int:
+        return int(self.by_evidence.sum())
+
+    def add(self, other: RowCounts) -> None:
+        for index, rows in other.by_file.items():
+            self.by_file[index] = self.by_file.get(index, 0) + rows
+        self.by_evidence = self.by_evidence + other.by_evidence
+        self.by_set_size = _add(self.by_set_size, other.by_set_size)
+        self.by_entropy_bin = _add(self.by_entropy_bin, other.by_entropy_bin)
+        self.entropy_sum += other.entropy_sum
+        self.entropy_max = max(self.entropy_max, other.entropy_max)
+
+
+def _add(a: Ints, b: Ints) -> Ints:
+    size = max(a.size, b.size)
+    return np.pad(a, (0, size - a.size)) + np.pad(b, (0, size - b.size))
+
+
+def row_counts(files: pl.Series, evidence: Ints, set_size: Ints, entropy: Floats) -> RowCounts:
+    """Histograms of one batch (one value per accepted row)."""
+    if files.len() and files.min() == files.max():  # a batch seldom spans two files
+        by_file = {int(files[0]): files.len()}
+    else:
+        by_file = {int(f): int(n) for f, n in files.value_counts().iter_rows()}
+    return RowCounts(
+        by_file=by_file,
+        by_evidence=np.bincount(evidence, minlength=len(EVIDENCE_NAMES)),
+        by_set_size=np.bincount(set_size),
+        by_entropy_bin=np.bincount(np.floor(entropy / ENTROPY_BIN).astype(np.int64)),
+        entropy_sum=float(entropy.sum()),
+        entropy_max=float(entropy.max()) if entropy.size else 0.0,
     )
-    aggs: list[pl.Expr] = [
-        pl.len().alias("rows"),
-        pl.col("__entropy").sum().alias("entropy_sum"),
-        pl.col("__entropy").max().alias("entropy_max"),
-    ]
-    for i in range(k):
-        aggs += [
-            target(i).sum().alias(f"soft_mass_{i}"),
-            (target(i) > 0).sum().alias(f"support_{i}"),
-            (pl.col("__hard") == i).sum().alias(f"hard_count_{i}"),
-            (pl.col("__has_y") & (pl.col("__y") == i)).sum().alias(f"labelled_count_{i}"),
-            mask(i).sum().alias(f"candidate_count_{i}"),
-            excluded(i).sum().alias(f"excluded_count_{i}"),
-        ]
-    return keyed.group_by(list(_KEYS)).agg(aggs)
 
 
-def class_counts(partials: pl.DataFrame, classes: Sequence[str]) -> pl.DataFrame:
+class BatchStats:
+    """Collects the per-batch statistics and combines them in input order.
+
+    Each batch is keyed by the position of its first row; combining in that order
+    makes the float sums independent of the order in which batches were counted.
+    """
+
+    def __init__(self, k: int) -> None:
+        self.k = k
+        self._sums: list[pl.DataFrame] = []
+        self._rows: list[tuple[int, RowCounts]] = []
+
+    def add(self, batch: int, sums: pl.DataFrame, rows: RowCounts) -> None:
+        """Keep one batch's per-class sums (by split) and row histograms."""
+        self._sums.append(sums.with_columns(pl.lit(batch, dtype=pl.Int64).alias(BATCH)))
+        self._rows.append((batch, rows))
+
+    def sums(self) -> pl.DataFrame:
+        """Per-class sums per split (``split`` null when the input has none)."""
+        if not self._sums:
+            return empty_sums(self.k)
+        parts = pl.concat(self._sums, how="vertical_relaxed").sort(BATCH, "split")
+        columns = ["rows", *sum_columns(self.k)]
+        return (
+            parts.group_by("split", maintain_order=True)
+            .agg(pl.col(c).sum() for c in columns)
+            .with_columns(pl.col("split").cast(pl.String), pl.col("rows").cast(pl.Int64))
+        )
+
+    def rows(self) -> RowCounts:
+        """Row histograms of every batch."""
+        total = RowCounts()
+        for _, part in sorted(self._rows, key=lambda item: item[0]):
+            total.add(part)
+        return total
+
+
+def class_counts(sums: pl.DataFrame, classes: Sequence[str]) -> pl.DataFrame:
     """Long per-class table (split, class, index, counts): all rows first, then each split.
 
-    The streaming aggregation adds floats in an order that depends on thread scheduling,
-    so the soft mass is summed over sorted groups and rounded to ``MASS_DECIMALS``
-    decimals: the same inputs give bit-identical statistics.
+    The soft mass is rounded to ``MASS_DECIMALS`` decimals, so that the same inputs
+    give bit-identical statistics however the input was cut into batches.
     """
-    partials = partials.sort(_KEYS, nulls_last=False)
-    sums = [pl.col(f"{c}_{i}").sum() for i in range(len(classes)) for c in COUNT_COLUMNS]
-    overall = partials.select(pl.lit(None, dtype=pl.String).alias("split"), *sums)
-    per_split = (
-        partials.filter(pl.col("split").is_not_null()).group_by("split").agg(sums).sort("split")
-    )
-    wide = pl.concat([overall, per_split]) if per_split.height else overall
+    k = len(classes)
+    sums = sums if sums.height else empty_sums(k)
+    totals = [pl.col(c).sum() for c in sum_columns(k)]
+    overall = sums.select(pl.lit(None, dtype=pl.String).alias("split"), *totals)
+    per_split = sums.filter(pl.col("split").is_not_null()).group_by("split").agg(totals)
+    wide = pl.concat([overall, per_split.sort("split")]) if per_split.height else overall
     return _to_long(wide, classes)
 
 
@@ -108,56 +196,30 @@ def _to_long(wide: pl.DataFrame, classes: Sequence[str]) -> pl.DataFrame:
     return long.sort(order, "split", "index", nulls_last=False, maintain_order=True)
 
 
-def empty_partials(k: int) -> pl.DataFrame:
-    """Partial sums of an input with no accepted rows (every count zero)."""
-    schema: dict[str, Any] = {
-        "__file": pl.Int64,
-        "split": pl.String,
-        "__evidence": pl.UInt8,
-        "__set_size": pl.UInt32,
-        "__entropy_bin": pl.Int32,
-        "rows": pl.UInt32,
-        "entropy_sum": pl.Float64,
-        "entropy_max": pl.Float64,
-    }
-    for i in range(k):
-        schema.update({f"{c}_{i}": pl.Float64 for c in COUNT_COLUMNS})
-    return pl.DataFrame(schema=schema)
-
-
-def row_summary(partials: pl.DataFrame) -> dict[str, Any]:
+def row_summary(counts: RowCounts) -> dict[str, Any]:
     """Rows by evidence kind, candidate-set sizes, and the target-entropy distribution."""
-    rows = int(partials["rows"].sum())
-    by_evidence = (
-        partials.group_by("__evidence")
-        .agg(pl.col("rows").sum())
-        .with_columns(evidence_name(pl.col("__evidence")).alias("evidence"))
-        .sort("evidence")
-    )
-    by_size = partials.group_by("__set_size").agg(pl.col("rows").sum()).sort("__set_size")
-    bins = partials.group_by("__entropy_bin").agg(pl.col("rows").sum()).sort("__entropy_bin")
+    by_evidence = {EVIDENCE_NAMES[code]: int(n) for code, n in enumerate(counts.by_evidence) if n}
     return {
-        "rows_by_evidence": dict(
-            zip(by_evidence["evidence"], map(int, by_evidence["rows"]), strict=True)
-        ),
-        "candidate_set_size": {str(s): int(n) for s, n in by_size.iter_rows()},
-        "target_entropy_bits": _entropy_summary(partials, bins, rows),
+        "rows_by_evidence": dict(sorted(by_evidence.items())),
+        "candidate_set_size": {str(s): int(n) for s, n in enumerate(counts.by_set_size) if n},
+        "target_entropy_bits": _entropy_summary(counts),
     }
 
 
-def _entropy_summary(partials: pl.DataFrame, bins: pl.DataFrame, rows: int) -> dict[str, float]:
+def _entropy_summary(counts: RowCounts) -> dict[str, float]:
+    rows = counts.rows
     if rows == 0:
         return {"mean": 0.0, "p50": 0.0, "p90": 0.0, "max": 0.0}
-    cumulative = bins.with_columns(pl.col("rows").cum_sum().alias("cum"))
-    top = float(partials["entropy_max"].cast(pl.Float64).max() or 0.0)  # type: ignore[arg-type]
+    cumulative = np.cumsum(counts.by_entropy_bin)
+    top = counts.entropy_max
 
     def quantile(q: float) -> float:
         """Upper edge of the bin holding the q-quantile (within ENTROPY_BIN bits)."""
-        hit = int(cumulative.filter(pl.col("cum") >= math.ceil(q * rows))["__entropy_bin"][0])
+        hit = int(np.searchsorted(cumulative, math.ceil(q * rows)))
         return round(min((hit + 1) * ENTROPY_BIN, top), 6)
 
     return {
-        "mean": round(float(partials["entropy_sum"].sum()) / rows, 6),
+        "mean": round(counts.entropy_sum / rows, 6),
         "p50": quantile(0.5),
         "p90": quantile(0.9),
         "max": round(top, 6),

@@ -5,16 +5,14 @@ Columns added to the canonical frame (``i`` is the class index, K classes):
 ``__p{i}``  probability of class i (Float64, from the wide column or ``probs``)
 ``__y``     index of the known class (``label``), or null
 ``__e{i}``  class i is explicitly excluded      ``__c{i}``  class i is a candidate
-``reason``  the reject reason code, null for an accepted row
+``__ok``    no reject reason applies to the row
 ``__t{i}``  the soft target (Float64)            ``__m{i}``  the candidate mask (Boolean)
-``evidence`` the kinds of evidence on the row, joined by ``+`` in the order
-            probs, label, candidates, excluded (e.g. ``label+excluded``)
-``__hard``  index of the argmax of the target; ties go to the lowest index,
-            i.e. the class listed first in the vocabulary
+``__evidence`` the kinds of evidence on the row as a bit code (:data:`EVIDENCE_NAMES`)
 
 Semantics are those of the SPEC's table; the docstring of each unit says which
 part it implements. Reasons are checked in the order of :data:`REASONS`; the
-first that applies is the row's reason.
+first that applies is the row's reason. The streaming pass only asks whether any
+applies (``__ok``); :func:`rejected` names the reason, on the rejected rows only.
 """
 
 from __future__ import annotations
@@ -111,6 +109,8 @@ class TargetPlan:
     """The kinds of evidence some input can carry; the others compile to constants."""
     duplicates: DuplicateIds | None = None
     """Repeated ids found by a first pass; ``None`` checks in memory (small frames)."""
+    id_is_text: bool = True
+    """The id column holds text, so an empty string counts as a missing id."""
 
     @property
     def k(self) -> int:
@@ -231,6 +231,13 @@ def _unknown_class(plan: TargetPlan) -> pl.Expr:
     return any_of(terms)
 
 
+def _missing_id(plan: TargetPlan) -> pl.Expr:
+    """A null id, or an empty one when ids are text (no cast of numeric ids to text)."""
+    if plan.id_is_text:
+        return pl.col("id").is_null() | (pl.col("id").cast(pl.String) == "")
+    return pl.col("id").is_null()
+
+
 def _duplicate_id(plan: TargetPlan) -> pl.Expr:
     """A later row with an id seen before; rejected votes (decided at ingest) do not count."""
     if plan.duplicates is not None:
@@ -292,7 +299,7 @@ def reason_checks(plan: TargetPlan) -> list[tuple[str, pl.Expr]]:
     tol = plan.options.tolerance
     probs = pl.col("__has_p")
     return [
-        ("missing_id", pl.col("id").is_null() | (pl.col("id").cast(pl.String) == "")),
+        ("missing_id", _missing_id(plan)),
         ("duplicate_vote", _duplicate_vote(plan)),
         ("duplicate_id", _duplicate_id(plan)),
         ("not_a_number", probs & _not_a_number(plan)),
@@ -305,6 +312,11 @@ def reason_checks(plan: TargetPlan) -> list[tuple[str, pl.Expr]]:
         ("conflict", _conflict(plan)),
         ("all_excluded", _all_excluded(plan)),
     ]
+
+
+def ok_expr(plan: TargetPlan) -> pl.Expr:
+    """No reject reason applies to the row (cheaper than naming the reason)."""
+    return ~pl.any_horizontal([condition for _, condition in reason_checks(plan)])
 
 
 def reason_expr(plan: TargetPlan) -> pl.Expr:
@@ -377,11 +389,6 @@ def _smooth(plan: TargetPlan, base: list[pl.Expr]) -> tuple[list[pl.Expr], list[
     return smoothed, allowed
 
 
-def _hard_index(plan: TargetPlan) -> pl.Expr:
-    """Argmax of the target; ``arr.arg_max`` returns the first of equal values."""
-    return pl.concat_arr([target(i) for i in plan.ks]).arr.arg_max()
-
-
 def _evidence_name(code: int) -> str:
     kinds = [
         "votes" if code & 16 else "probs" if code & 1 else "",
@@ -414,10 +421,10 @@ def evidence_name(code: pl.Expr) -> pl.Expr:
 
 
 def build_targets(lf: pl.LazyFrame, plan: TargetPlan) -> pl.LazyFrame:
-    """Canonical frame -> frame with ``reason``, targets, masks, evidence, hard index."""
+    """Canonical frame -> frame with ``__ok``, targets, masks and the evidence code."""
     lf = parse_evidence(lf, plan)
     lf = lf.with_columns(
-        reason_expr(plan).alias("reason"),
+        ok_expr(plan).alias("__ok"),
         *[m.alias(f"__m{i}") for i, m in enumerate(_evidence_mask(plan))],
     )
     base = _base_target(plan)
@@ -427,16 +434,14 @@ def build_targets(lf: pl.LazyFrame, plan: TargetPlan) -> pl.LazyFrame:
         lf = lf.with_columns(*[a.alias(f"__m{i}") for i, a in enumerate(allowed)])
     else:
         lf = lf.with_columns(*[t.alias(f"__t{i}") for i, t in enumerate(base)])
-    return lf.with_columns(
-        evidence_code(plan).alias("__evidence"), _hard_index(plan).alias("__hard")
-    )
+    return lf.with_columns(evidence_code(plan).alias("__evidence"))
 
 
 def accepted(lf: pl.LazyFrame) -> pl.LazyFrame:
     """Rows that became targets."""
-    return lf.filter(pl.col("reason").is_null())
+    return lf.filter(pl.col("__ok"))
 
 
-def rejected(lf: pl.LazyFrame) -> pl.LazyFrame:
-    """Rows that were rejected."""
-    return lf.filter(pl.col("reason").is_not_null())
+def rejected(lf: pl.LazyFrame, plan: TargetPlan) -> pl.LazyFrame:
+    """Rows that were rejected, with their ``reason``."""
+    return lf.filter(~pl.col("__ok")).with_columns(reason_expr(plan).alias("reason"))

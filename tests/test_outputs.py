@@ -22,7 +22,7 @@ def test_targets_types_and_class_metadata(write, run):
     _, out = run([write("s.csv", SPEC_TABLE)])
     schema = pl.read_parquet_schema(out / "targets.parquet")
     assert schema["soft_target"] == pl.Array(pl.Float32, 3)
-    assert schema["mask"] == pl.Array(pl.UInt8, 3)
+    assert schema["mask"] == pl.Array(pl.Boolean, 3)
     arrow = pq.read_schema(out / "targets.parquet")
     assert json.loads(arrow.metadata[b"labelprep.classes"]) == ["c1", "c2", "c3"]
     features = json.loads(arrow.metadata[b"huggingface"])["info"]["features"]

@@ -109,7 +109,7 @@ def test_output_schemas_accept_a_real_run(write, run):
     [
         ([0.5, 0.6, -0.1], [1, 1, 1], "soft_target_non_negative"),
         ([0.5, 0.4, 0.0], [1, 1, 0], "soft_target_sums_to_one"),
-        ([0.5, 0.5, 0.0], [1, 2, 0], "mask_is_binary"),
+        ([0.0, 0.0, 0.0], [0, 0, 0], "mask_allows_a_class"),
         ([0.5, 0.5, 0.0], [1, 0, 0], "mass_only_where_mask"),
     ],
 )
@@ -119,12 +119,12 @@ def test_target_array_checks_fire(soft_target, mask, check):
         {
             "id": ["good", "bad"],
             "soft_target": [[1.0, 0.0, 0.0], soft_target],
-            "mask": [[1, 0, 0], mask],
+            "mask": [[True, False, False], [bool(v) for v in mask]],
             "evidence": ["label", "probs"],
             "hard_label": ["a", "a"],
             "hard_index": [0, 0],
         },
-        schema_overrides={"soft_target": pl.Array(pl.Float32, 3), "mask": pl.Array(pl.UInt8, 3)},
+        schema_overrides={"soft_target": pl.Array(pl.Float32, 3), "mask": pl.Array(pl.Boolean, 3)},
     )
     with pytest.raises(pa.errors.SchemaErrors) as caught:
         targets_schema(CLASSES).validate(frame, lazy=True)
