@@ -24,14 +24,18 @@ from labelprep.ingest import FILE, ROW
 from labelprep.stats import BatchStats, RowCounts, class_sums, row_counts
 from labelprep.targets import evidence_name, excluded, mask, target
 
-POSITION_LIMIT = 1_000_000
-"""Rejected rows whose positions are kept; past that, the rejects pass re-checks every row."""
+REJECT_LIMIT = 200_000
+"""Rejected rows the tap keeps (as read); past that, the rejects pass re-reads the input."""
+CANONICAL = "__canonical"
 FIRST_ROW_SHIFT = 1 << 40  # a row's position in the whole input: file << 40 | row
 _HARD = "hard_index"
 
 
-def tap_inputs(k: int, *, has_split: bool, keep: Sequence[str]) -> list[pl.Expr]:
-    """The columns the tap reads, selected from the checked frame."""
+def tap_inputs(
+    k: int, *, has_split: bool, keep: Sequence[str], canonical: Sequence[str]
+) -> list[pl.Expr]:
+    """The columns the tap reads, selected from the checked frame. ``canonical`` are the
+    columns as read (:mod:`labelprep.ingest`), kept for the rejected rows."""
     split = pl.col("split") if has_split else pl.lit(None, dtype=pl.String).alias("split")
     return [
         pl.col("id"),
@@ -48,6 +52,8 @@ def tap_inputs(k: int, *, has_split: bool, keep: Sequence[str]) -> list[pl.Expr]
         *[target(i) for i in range(k)],
         *[mask(i) for i in range(k)],
         *[excluded(i) for i in range(k)],
+        pl.sum_horizontal([mask(i) for i in range(k)]).cast(pl.Int64).alias("__set_size"),
+        pl.struct(canonical).alias(CANONICAL),
     ]
 
 
@@ -80,7 +86,7 @@ class RowTap:
     """Called by Polars on every batch (``LazyFrame.map_batches``); keeps what it saw.
 
     After the pass: :attr:`stats` holds the class statistics of the accepted rows,
-    :attr:`rejected` the number of rejected rows and :meth:`positions` where they are.
+    :attr:`rejected` the number of rejected rows and :meth:`rejected_rows` the rows.
     """
 
     def __init__(
@@ -96,16 +102,14 @@ class RowTap:
         self.weights = sample_weights
         self.stats = BatchStats(self.k)
         self.rejected = 0
-        self._positions: list[pl.DataFrame] | None = []
+        self._rejects: list[pl.Series] | None = []
         self.error: BaseException | None = None
 
-    def positions(self) -> pl.DataFrame | None:
-        """(``__file``, ``__row``) of every rejected row, or None past :data:`POSITION_LIMIT`."""
-        if self._positions is None:
-            return None
-        if not self._positions:
-            return pl.DataFrame(schema={FILE: pl.Int64, ROW: pl.Int64})
-        return pl.concat(self._positions)
+    def rejected_rows(self) -> pl.DataFrame | None:
+        """The rejected rows as read (canonical columns), or None past :data:`REJECT_LIMIT`."""
+        if self._rejects is None or not self._rejects:
+            return None if self._rejects is None else pl.DataFrame()
+        return pl.concat(self._rejects).struct.unnest()
 
     def __call__(self, batch: pl.DataFrame) -> pl.DataFrame:
         try:
@@ -120,57 +124,59 @@ class RowTap:
         first = int(batch[FILE][0]) * FIRST_ROW_SHIFT + int(batch[ROW][0])
         ok = batch["__ok"]
         stored = [batch[f"__t{i}"].to_numpy().astype(np.float32) for i in range(self.k)]
-        hard = pl.Series(_HARD, _argmax(stored, batch.height), dtype=pl.Int64)
-        batch = batch.with_columns(hard)
-        if ok.all():
-            self.stats.add(first, *self._count(batch, stored))
-        else:
-            self._note_rejects(batch.filter(~ok).select(FILE, ROW))
+        hard = _argmax(stored, batch.height)
+        keep = None
+        if not ok.all():
+            self._note_rejects(batch[CANONICAL].filter(~ok))
             keep = ok.to_numpy()
-            accepted = batch.select(self._stat_columns).filter(ok)
-            self.stats.add(first, *self._count(accepted, [c[keep] for c in stored]))
-        return self._output(batch)
+        self.stats.add(first, *self._count(batch, stored, hard, keep))
+        return self._output(batch, hard)
 
-    @property
-    def _stat_columns(self) -> list[str]:
-        per_class = [f"__{kind}{i}" for kind in "tme" for i in range(self.k)]
-        return [FILE, "split", "__evidence", "__y", _HARD, *per_class]
-
-    def _note_rejects(self, rows: pl.DataFrame) -> None:
-        self.rejected += rows.height
-        if self._positions is None:
+    def _note_rejects(self, rows: pl.Series) -> None:
+        self.rejected += rows.len()
+        if self._rejects is None:
             return
-        if self.rejected > POSITION_LIMIT:
-            self._positions = None
+        if self.rejected > REJECT_LIMIT:
+            self._rejects = None
         else:
-            self._positions.append(rows)
+            self._rejects.append(rows)
 
-    def _count(self, batch: pl.DataFrame, stored: Sequence[Any]) -> tuple[pl.DataFrame, Any]:
-        """(per-class sums by split, row histograms) of accepted rows."""
-        if batch["split"].null_count() == batch.height or batch["split"].n_unique() == 1:
-            sums = class_sums(batch, self.k, split=batch["split"][0] if batch.height else None)
+    def _count(
+        self, batch: pl.DataFrame, stored: Sequence[Any], hard: Any, keep: Any
+    ) -> tuple[list[tuple[str | None, Any]], RowCounts]:
+        """(per-class sums by split, row histograms) of the accepted rows (``keep``;
+        None when every row is accepted)."""
+        split = batch["split"]
+        if split.null_count() == batch.height or split.n_unique() == 1:
+            groups = [(split[0], keep)]
         else:
-            parts = batch.partition_by("split", maintain_order=True)
-            sums = pl.concat([class_sums(p, self.k, split=p["split"][0]) for p in parts])
-        return sums, self._rows(batch, stored)
+            groups = []
+            for value in split.unique(maintain_order=True):
+                rows = (split == value).fill_null(False) if value is not None else split.is_null()
+                chosen = rows.to_numpy()
+                groups.append((value, chosen if keep is None else chosen & keep))
+        sums = [(v, class_sums(batch, stored, hard, self.k, rows=rows)) for v, rows in groups]
+        return sums, self._rows(batch, stored, keep)
 
-    def _rows(self, batch: pl.DataFrame, stored: Sequence[Any]) -> RowCounts:
-        size = np.zeros(batch.height, dtype=np.int64)
-        for i in range(self.k):
-            size += batch[f"__m{i}"].to_numpy()
-        return row_counts(
-            batch[FILE],
-            batch["__evidence"].to_numpy().astype(np.int64),
-            size,
-            _entropy_bits(stored, batch.height),
-        )
+    def _rows(self, batch: pl.DataFrame, stored: Sequence[Any], keep: Any) -> RowCounts:
+        columns = [batch["__evidence"].to_numpy(), batch["__set_size"].to_numpy()]
+        entropy = _entropy_bits(stored, batch.height)
+        files = batch[FILE]
+        if keep is not None:
+            columns = [c[keep] for c in columns]
+            entropy, files = entropy[keep], files.filter(pl.Series(keep))
+        return row_counts(files, columns[0].astype(np.int64), columns[1], entropy)
 
-    def _output(self, batch: pl.DataFrame) -> pl.DataFrame:
-        extra: list[pl.Series | pl.Expr] = [self.classes.gather(batch[_HARD]).alias("hard_label")]
+    def _output(self, batch: pl.DataFrame, hard: Any) -> pl.DataFrame:
+        index = pl.Series(_HARD, hard, dtype=pl.Int64)
+        made = {_HARD: index, "hard_label": self.classes.gather(index).alias("hard_label")}
         if self.weights is not None:
-            weighted = [target(i) * w for i, w in enumerate(self.weights)]
-            extra.append(pl.sum_horizontal(weighted).cast(pl.Float32).alias("sample_weight"))
-        return batch.with_columns(extra).select(*self.schema, "__ok")
+            weighted = np.zeros(batch.height)
+            for i, w in enumerate(self.weights):
+                weighted += batch[f"__t{i}"].to_numpy() * w
+            made["sample_weight"] = pl.Series("sample_weight", weighted, dtype=pl.Float32)
+        names = (*self.schema, "__ok")
+        return pl.DataFrame([made[name] if name in made else batch[name] for name in names])
 
 
 def _argmax(columns: Sequence[Any], n: int) -> Any:

@@ -34,7 +34,7 @@ class DuplicateIds:
         """True on a row whose id appeared on an earlier row."""
         if self.empty:
             return pl.lit(False)
-        return pl.col("id").is_in(self.ids) & ~ordinal().is_in(self.firsts)
+        return pl.col("id").is_in(self.ids.implode()) & ~ordinal().is_in(self.firsts.implode())
 
 
 def _keyed(frame: pl.LazyFrame) -> pl.LazyFrame:
@@ -49,7 +49,7 @@ def find_duplicate_ids(frame: pl.LazyFrame) -> DuplicateIds:
     hashes = column.sort().to_numpy()  # Polars sorts on every core
     repeated = np.unique(hashes[1:][hashes[1:] == hashes[:-1]])
     if repeated.size:
-        candidates = keyed.filter(pl.col("id").hash(_SEED).is_in(pl.Series(repeated)))
+        candidates = keyed.filter(pl.col("id").hash(_SEED).is_in(pl.Series(repeated).implode()))
         found = collect_all(
             [
                 candidates.group_by("id")

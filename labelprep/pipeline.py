@@ -23,7 +23,7 @@ from typing import Any
 import polars as pl
 
 from labelprep import __version__
-from labelprep.batches import FIRST_ROW_SHIFT, RowTap, output_schema, tap_inputs
+from labelprep.batches import RowTap, output_schema, tap_inputs
 from labelprep.config import Columns, Options
 from labelprep.duplicates import find_duplicate_ids
 from labelprep.errors import ColumnNotFoundError, InputError
@@ -35,7 +35,6 @@ from labelprep.ingest import (
     check_keep_columns,
     collect_all,
     open_input,
-    ordinal,
     raw_class_column,
     resolve_paths,
     with_missing_columns,
@@ -283,7 +282,12 @@ def stream(
         sample_weight=sample_weights is not None,
     )
     tap = RowTap(prepared.classes, columns, sample_weights=sample_weights)
-    inputs = tap_inputs(len(prepared.classes), has_split=prepared.has_split, keep=opts.keep)
+    inputs = tap_inputs(
+        len(prepared.classes),
+        has_split=prepared.has_split,
+        keep=opts.keep,
+        canonical=schema.names(),
+    )
     rows = (
         targets_frame(prepared)
         .select(inputs)
@@ -308,16 +312,16 @@ def stream(
 
 
 def rejected_rows(prepared: Prepared, tap: RowTap) -> pl.LazyFrame:
-    """The rejected rows with their reason, read again: only the rows the tap noted,
-    or every row re-checked when there were too many to note."""
-    wide = targets_frame(prepared)
-    positions = tap.positions()
-    if positions is not None:
-        if positions.height == 0:
-            return rejected(wide, prepared.plan).limit(0)
-        keys = (positions[FILE] * FIRST_ROW_SHIFT + positions[ROW]).implode()
-        wide = wide.filter(ordinal().is_in(keys))
-    return rejected(wide, prepared.plan)
+    """The rejected rows with their reason: the rows the tap kept, checked again (the
+    same expressions, so the same verdict), or the whole input re-read and re-checked
+    when there were too many to keep."""
+    kept = tap.rejected_rows()
+    if kept is None:
+        return rejected(targets_frame(prepared), prepared.plan)
+    if kept.height == 0:
+        return rejected(targets_frame(prepared), prepared.plan).limit(0)
+    kept = kept.sort(FILE, ROW)  # batches may reach the tap in any order
+    return rejected(build_targets(kept.lazy(), prepared.plan), prepared.plan)
 
 
 def write_rows(

@@ -39,7 +39,6 @@ COUNT_COLUMNS: tuple[str, ...] = (
 )
 MASS_DECIMALS = 9
 ENTROPY_BIN = 0.05  # bits; the target-entropy distribution is summarised from these bins
-BATCH = "__batch"
 
 Ints = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
@@ -57,26 +56,41 @@ def empty_sums(k: int) -> pl.DataFrame:
     return pl.DataFrame(schema=schema)
 
 
-def class_sums(batch: pl.DataFrame, k: int, *, split: str | None) -> pl.DataFrame:
-    """One row of per-class sums of a batch of accepted rows of one split: wide
-    ``__t``/``__m``/``__e`` columns, ``__y`` and the argmax ``hard_index``.
+def class_sums(
+    batch: pl.DataFrame,
+    stored: Sequence[Any],
+    hard: Any,
+    k: int,
+    *,
+    rows: Any = None,
+) -> Floats:
+    """Per-class sums over the chosen ``rows`` (a boolean numpy array; None for all) of
+    a batch: its wide ``__t``/``__m``/``__e`` columns and ``__y``, the written float32
+    targets ``stored`` and their argmax ``hard``. Returns ``[rows, *sum_columns(k)]``.
 
-    Series reductions and numpy counts: a batch costs microseconds per class.
+    numpy reductions and bitmap counts: a batch costs microseconds per class.
     """
-    hard = batch["hard_index"].to_numpy()
-    labels = batch["__y"].drop_nulls().to_numpy()
-    per_class: dict[str, Any] = {
-        "soft_mass": [batch[f"__t{i}"].sum() for i in range(k)],
-        "support": [(batch[f"__t{i}"] > 0).sum() for i in range(k)],
-        "hard_count": np.bincount(hard, minlength=k).tolist(),
-        "labelled_count": np.bincount(labels, minlength=k).tolist(),
-        "candidate_count": [batch[f"__m{i}"].sum() for i in range(k)],
-        "excluded_count": [batch[f"__e{i}"].sum() for i in range(k)],
+    chosen = None if rows is None else pl.Series(rows)
+
+    def count(name: str) -> int:
+        column = batch[name] if chosen is None else batch[name] & chosen
+        return int(column.sum())
+
+    labels = batch["__y"] if chosen is None else batch["__y"].filter(chosen)
+    picked = hard if rows is None else hard[rows]
+    per_class: dict[str, list[Any]] = {
+        "soft_mass": [
+            np.add.reduce(batch[f"__t{i}"].to_numpy(), where=rows if rows is not None else True)
+            for i in range(k)
+        ],
+        "support": [np.count_nonzero(c > 0 if rows is None else (c > 0) & rows) for c in stored],
+        "hard_count": np.bincount(picked, minlength=k).tolist(),
+        "labelled_count": np.bincount(labels.drop_nulls().to_numpy(), minlength=k).tolist(),
+        "candidate_count": [count(f"__m{i}") for i in range(k)],
+        "excluded_count": [count(f"__e{i}") for i in range(k)],
     }
-    row: dict[str, Any] = {"split": [split], "rows": [batch.height]}
-    for name, values in per_class.items():
-        row.update({f"{name}_{i}": [float(v or 0)] for i, v in enumerate(values)})
-    return pl.DataFrame(row, schema=empty_sums(k).schema)
+    n = batch.height if rows is None else int(np.count_nonzero(rows))
+    return np.array([n, *(v for name in COUNT_COLUMNS for v in per_class[name])], np.float64)
 
 
 @dataclass
@@ -134,25 +148,28 @@ class BatchStats:
 
     def __init__(self, k: int) -> None:
         self.k = k
-        self._sums: list[pl.DataFrame] = []
+        self._sums: list[tuple[int, str | None, Floats]] = []
         self._rows: list[tuple[int, RowCounts]] = []
 
-    def add(self, batch: int, sums: pl.DataFrame, rows: RowCounts) -> None:
-        """Keep one batch's per-class sums (by split) and row histograms."""
-        self._sums.append(sums.with_columns(pl.lit(batch, dtype=pl.Int64).alias(BATCH)))
+    def add(self, batch: int, sums: Sequence[tuple[str | None, Floats]], rows: RowCounts) -> None:
+        """Keep one batch's per-class sums (by split, from :func:`class_sums`) and row
+        histograms."""
+        self._sums.extend((batch, split, values) for split, values in sums)
         self._rows.append((batch, rows))
 
     def sums(self) -> pl.DataFrame:
         """Per-class sums per split (``split`` null when the input has none)."""
-        if not self._sums:
+        totals: dict[str | None, Floats] = {}
+        for _, split, values in sorted(self._sums, key=lambda item: (item[0], item[1] or "")):
+            totals[split] = totals[split] + values if split in totals else values.copy()
+        if not totals:
             return empty_sums(self.k)
-        parts = pl.concat(self._sums, how="vertical_relaxed").sort(BATCH, "split")
         columns = ["rows", *sum_columns(self.k)]
-        return (
-            parts.group_by("split", maintain_order=True)
-            .agg(pl.col(c).sum() for c in columns)
-            .with_columns(pl.col("split").cast(pl.String), pl.col("rows").cast(pl.Int64))
-        )
+        table = np.vstack(list(totals.values()))
+        frame = pl.DataFrame(table, schema=dict.fromkeys(columns, pl.Float64), orient="row")
+        return frame.with_columns(
+            pl.Series("split", list(totals), dtype=pl.String), pl.col("rows").cast(pl.Int64)
+        ).select("split", *columns)
 
     def rows(self) -> RowCounts:
         """Row histograms of every batch."""

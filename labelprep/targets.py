@@ -259,35 +259,56 @@ def row_sum() -> pl.Expr:
     return pl.col("__sum")
 
 
+def _outside(plan: TargetPlan) -> list[pl.Expr] | None:
+    """Per class: the row's sets rule it out (excluded, or not among the candidates).
+    None when no input carries a set."""
+    has_e, has_c = "excluded" in plan.kinds, "candidates" in plan.kinds
+    if not (has_e or has_c):
+        return None
+    outside = []
+    for i in plan.ks:
+        terms = [excluded(i)] if has_e else []
+        if has_c:
+            terms.append(pl.col("__has_c") & ~candidate(i))
+        outside.append(terms[0] if len(terms) == 1 else terms[0] | terms[1])
+    return outside
+
+
 def _conflict(plan: TargetPlan) -> pl.Expr:
     """Evidence that contradicts itself: mass on an excluded or non-candidate class,
     a known class that is excluded, not a candidate or has probability 0, or
-    candidates that are all excluded."""
-    if not plan.kinds & {"label", "excluded", "candidates"}:
+    candidates that are all excluded. Terms for evidence no input carries are left out."""
+    has_label = "label" in plan.kinds
+    outside = _outside(plan)
+    if outside is None and not has_label:
         return pl.lit(False)
-    has_c = pl.col("__has_c")
-    outside = [excluded(i) | (has_c & ~candidate(i)) for i in plan.ks]
-    mass_outside = any_of([(p(i) > 0) & out for i, out in enumerate(outside)])
+    probs, label = pl.col("__has_p"), pl.col("__has_y")
     y_is = [pl.col("__y") == i for i in plan.ks]
-    y_outside = any_of([y & out for y, out in zip(y_is, outside, strict=True)])
-    y_no_mass = any_of([y & (p(i) <= 0) for i, y in enumerate(y_is)])
-    sets_disjoint = (
-        has_c & pl.col("__has_e") & ~any_of([candidate(i) & ~excluded(i) for i in plan.ks])
-    )
-    probs = pl.col("__has_p")
-    label = pl.col("__has_y")
-    return (probs & (mass_outside | (label & y_no_mass))) | (
-        ~probs & ((label & y_outside) | (~label & sets_disjoint))
-    )
+    with_probs, without_probs = [], []
+    if outside is not None:
+        with_probs.append(any_of([(p(i) > 0) & out for i, out in enumerate(outside)]))
+    if has_label:
+        with_probs.append(label & any_of([y & (p(i) <= 0) for i, y in enumerate(y_is)]))
+        if outside is not None:
+            y_out = any_of([y & out for y, out in zip(y_is, outside, strict=True)])
+            without_probs.append(label & y_out)
+    if {"excluded", "candidates"} <= plan.kinds:
+        both = pl.col("__has_c") & pl.col("__has_e")
+        disjoint = both & ~any_of([candidate(i) & ~excluded(i) for i in plan.ks])
+        without_probs.append(~label & disjoint if has_label else disjoint)
+    conflict = probs & any_of(with_probs)
+    return conflict | (~probs & any_of(without_probs)) if without_probs else conflict
 
 
 def _all_excluded(plan: TargetPlan) -> pl.Expr:
     """A set-only row leaving no possible class (all excluded, or an empty candidate set)."""
-    if not plan.kinds & {"excluded", "candidates"}:
+    outside = _outside(plan)
+    if outside is None:
         return pl.lit(False)
-    set_only = ~pl.col("__has_p") & ~pl.col("__has_y")
-    open_classes = [~excluded(i) & (~pl.col("__has_c") | candidate(i)) for i in plan.ks]
-    return set_only & ~any_of(open_classes)
+    set_only = (
+        ~pl.col("__has_p") & ~pl.col("__has_y") if "label" in plan.kinds else ~pl.col("__has_p")
+    )
+    return set_only & ~any_of([~out for out in outside])
 
 
 def reason_checks(plan: TargetPlan) -> list[tuple[str, pl.Expr]]:
@@ -365,7 +386,10 @@ def _base_target(plan: TargetPlan) -> list[pl.Expr]:
     if not plan.kinds & {"label", "excluded", "candidates"}:
         return [p(i) / row_sum() for i in plan.ks]
     weights = _weights(plan)
-    mass = [pl.coalesce(p(i), mask(i).cast(pl.Float64) * w) for i, w in enumerate(weights)]
+    if plan.options.partial != "prior":  # uniform: the mask itself
+        mass = [pl.coalesce(p(i), mask(i).cast(pl.Float64)) for i in plan.ks]
+    else:
+        mass = [pl.coalesce(p(i), mask(i).cast(pl.Float64) * w) for i, w in enumerate(weights)]
     total = pl.sum_horizontal(mass)
     if plan.options.partial != "prior":
         return [m / total for m in mass]
