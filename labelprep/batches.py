@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from labelprep.duplicates import IdRanges
 from labelprep.ingest import FILE, ROW
 from labelprep.stats import BatchStats, RowCounts, class_sums, row_counts
 from labelprep.targets import evidence_name, excluded, mask, target
@@ -86,7 +87,8 @@ class RowTap:
     """Called by Polars on every batch (``LazyFrame.map_batches``); keeps what it saw.
 
     After the pass: :attr:`stats` holds the class statistics of the accepted rows,
-    :attr:`rejected` the number of rejected rows and :meth:`rejected_rows` the rows.
+    :attr:`rejected` the number of rejected rows, :meth:`rejected_rows` the rows, and
+    :attr:`ids` whether the ids were seen to be unique.
     """
 
     def __init__(
@@ -101,6 +103,7 @@ class RowTap:
         self.schema = schema
         self.weights = sample_weights
         self.stats = BatchStats(self.k)
+        self.ids = IdRanges()
         self.rejected = 0
         self._rejects: list[pl.Series] | None = []
         self.error: BaseException | None = None
@@ -122,6 +125,7 @@ class RowTap:
         if batch.height == 0:
             return pl.DataFrame(schema={**self.schema, "__ok": pl.Boolean()})
         first = int(batch[FILE][0]) * FIRST_ROW_SHIFT + int(batch[ROW][0])
+        self.ids.add(batch["id"])
         ok = batch["__ok"]
         stored = [batch[f"__t{i}"].to_numpy().astype(np.float32) for i in range(self.k)]
         hard = _argmax(stored, batch.height)

@@ -1,15 +1,22 @@
-"""Duplicate ids, found in a pass of their own so the main pass stays streaming.
+"""Duplicate ids, found without holding the input in memory.
 
 An exact "seen this id before?" over the whole input cannot run in constant memory;
-Polars' ``is_first_distinct`` would hold every column of the frame around it. So a
-first pass reads only the id column, keeps a 64-bit hash per row (8 bytes a row),
-sorts the hashes and looks up the few ids whose hash repeats; the main pass then
-only asks "is this id one of those, and is this not its first row?".
+Polars' ``is_first_distinct`` would hold every column of the frame around it.
+
+Most inputs have unique ids, and most of those have them in increasing order. So the
+main pass assumes no repeats and notes, per batch, the id range and whether the ids
+increase (:class:`IdRanges`); increasing batches with disjoint ranges prove the ids
+unique. Otherwise :func:`find_duplicate_ids` reads only the id column, keeps a
+64-bit hash per row (8 bytes a row), sorts the hashes and looks up the few ids whose
+hash repeats; if there are any, the main pass runs again knowing them, and asks
+"is this id one of those, and is this not its first row?".
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -29,6 +36,11 @@ class DuplicateIds:
     @property
     def empty(self) -> bool:
         return self.ids.len() == 0
+
+    @classmethod
+    def none(cls, id_type: pl.DataType) -> DuplicateIds:
+        """No repeated id (assumed until a pass shows otherwise)."""
+        return cls(ids=pl.Series("id", [], dtype=id_type), firsts=pl.Series([], dtype=pl.Int64))
 
     def later_rows(self) -> pl.Expr:
         """True on a row whose id appeared on an earlier row."""
@@ -62,3 +74,29 @@ def find_duplicate_ids(frame: pl.LazyFrame) -> DuplicateIds:
         id_type = frame.collect_schema()["id"]
         found = pl.DataFrame(schema={"id": id_type, "first": pl.Int64})
     return DuplicateIds(ids=found["id"], firsts=found["first"])
+
+
+class IdRanges:
+    """Per batch of the main pass: the smallest and largest id, and whether the ids
+    strictly increase. Enough to prove that ids are unique in the common case."""
+
+    def __init__(self) -> None:
+        self._ranges: list[tuple[Any, Any]] = []
+        self.increasing = True
+
+    def add(self, ids: pl.Series) -> None:
+        """Note the ids of one batch (nulls are ignored: they are rejected anyway)."""
+        ids = ids.drop_nulls()
+        if ids.len() == 0 or not self.increasing:
+            return
+        if ids.len() > 1 and not bool((ids.slice(1) > ids.slice(0, ids.len() - 1)).all()):
+            self.increasing = False
+            return
+        self._ranges.append((ids[0], ids[-1]))
+
+    def unique(self) -> bool:
+        """True when the ids are proven unique (False means: not proven)."""
+        if not self.increasing:
+            return False
+        ranges = sorted(self._ranges)
+        return all(prev[1] < nxt[0] for prev, nxt in pairwise(ranges))

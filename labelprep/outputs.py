@@ -12,6 +12,7 @@ import json
 import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,30 @@ def sha256_file(path: str | Path) -> str:
         while chunk := handle.read(_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+class Hasher:
+    """sha256 of files, computed on a background thread while the run goes on
+    (``hashlib`` releases the GIL on large reads). Use as a context manager."""
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="labelprep-sha256")
+        self._jobs: dict[str, Future[str]] = {}
+
+    def __enter__(self) -> Hasher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def submit(self, path: str | Path) -> None:
+        """Start hashing ``path`` (it must not change afterwards)."""
+        self._jobs.setdefault(str(path), self._pool.submit(sha256_file, path))
+
+    def sha256(self, path: str | Path) -> str:
+        """The hex digest of ``path``: the background result, or computed now."""
+        job = self._jobs.get(str(path))
+        return job.result() if job is not None else sha256_file(path)
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -146,10 +171,11 @@ def read_manifest(out_dir: str | Path) -> dict[str, Any]:
     return data
 
 
-def output_entries(folder: Path) -> list[dict[str, Any]]:
+def output_entries(folder: Path, hasher: Hasher | None = None) -> list[dict[str, Any]]:
     """Every file of an output folder (but the manifest) with its size and sha256."""
+    digest = hasher.sha256 if hasher is not None else sha256_file
     return [
-        {"path": path.name, "bytes": path.stat().st_size, "sha256": sha256_file(path)}
+        {"path": path.name, "bytes": path.stat().st_size, "sha256": digest(path)}
         for path in sorted(folder.iterdir())
         if path.name != MANIFEST
     ]

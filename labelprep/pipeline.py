@@ -25,7 +25,7 @@ import polars as pl
 from labelprep import __version__
 from labelprep.batches import RowTap, output_schema, tap_inputs
 from labelprep.config import Columns, Options
-from labelprep.duplicates import find_duplicate_ids
+from labelprep.duplicates import DuplicateIds, find_duplicate_ids
 from labelprep.errors import ColumnNotFoundError, InputError
 from labelprep.ingest import (
     FILE,
@@ -45,6 +45,7 @@ from labelprep.outputs import (
     MANIFEST,
     REJECTS,
     TARGETS,
+    Hasher,
     output_entries,
     parquet_metadata,
     sha256_file,
@@ -81,6 +82,9 @@ class Prepared:
     rows_read: tuple[int, ...] = ()
     """Rows of each input as read (votes for a vote file), counted apart from the passes."""
     vote_files: frozenset[int] = frozenset()
+    ids_checked: bool = True
+    """The plan's repeated ids come from a pass over the ids; when False, none are
+    assumed and the main pass checks that assumption (:func:`stream`)."""
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -129,11 +133,14 @@ def prepare(
         frames.append(aggregated.canonical)
     frame = with_missing_columns(pl.concat(frames, how="diagonal_relaxed"), len(vocabulary.classes))
     kinds = _input_kinds([s for s, _ in plain], vocabulary, options, has_votes=bool(voted))
+    # Ids are checked up front only where accepted rows are needed before the main pass
+    # (the prior of partial=prior) or where votes decide which rows own their id.
+    check_ids = "votes" in kinds or options.partial == "prior"
     prepared = Prepared(
         sources=tuple(source for source, _ in opened),
         vocabulary=vocabulary,
         frame=frame,
-        plan=_plan(frame, vocabulary, options, kinds),
+        plan=_plan(frame, vocabulary, options, kinds, check_ids=check_ids),
         has_split="split" in frame.collect_schema(),
         options=options,
         votes=aggregated,
@@ -141,6 +148,7 @@ def prepare(
             int(f.item()) for f in collect_all([lf.select(pl.len()) for _, lf in opened])
         ),
         vote_files=frozenset(s.index for (s, _), v in zip(opened, is_votes, strict=True) if v),
+        ids_checked=check_ids,
     )
     if options.partial == "prior":
         prior = labelled_prior(prepared)
@@ -160,9 +168,15 @@ def _open_all(
 
 
 def _plan(
-    frame: pl.LazyFrame, vocabulary: Vocabulary, options: Options, kinds: frozenset[str]
+    frame: pl.LazyFrame,
+    vocabulary: Vocabulary,
+    options: Options,
+    kinds: frozenset[str],
+    *,
+    check_ids: bool,
 ) -> TargetPlan:
     schema = frame.collect_schema()
+    duplicates = find_duplicate_ids(frame) if check_ids else DuplicateIds.none(schema["id"])
     return TargetPlan(
         classes=vocabulary.classes,
         index_of=vocabulary.index_of(),
@@ -171,7 +185,7 @@ def _plan(
             schema.get(raw_class_column(i)) == pl.String for i in range(len(vocabulary.classes))
         ),
         kinds=kinds,
-        duplicates=find_duplicate_ids(frame),
+        duplicates=duplicates,
         id_is_text=not schema["id"].is_numeric(),
     )
 
@@ -269,9 +283,25 @@ def stream(
     targets_path: Path | None = None,
     *,
     sample_weights: Sequence[float] | None = None,
-) -> RowTap:
+) -> tuple[Prepared, RowTap]:
     """The main pass: check every row, write the accepted ones to ``targets_path`` (if
-    given) and count them. Returns the tap, which holds the counts and the rejects."""
+    given) and count them. Returns the tap, which holds the counts and the rejects,
+    with the plan it ran under: when the pass cannot prove the ids unique, a pass over
+    the ids looks for repeats, and if there are any the main pass runs again."""
+    tap = _main_pass(prepared, targets_path, sample_weights)
+    if prepared.ids_checked or tap.ids.unique():
+        return prepared, tap
+    duplicates = find_duplicate_ids(prepared.frame)
+    plan = replace(prepared.plan, duplicates=duplicates)
+    prepared = replace(prepared, plan=plan, ids_checked=True)
+    if duplicates.empty:
+        return prepared, tap
+    return prepared, _main_pass(prepared, targets_path, sample_weights)
+
+
+def _main_pass(
+    prepared: Prepared, targets_path: Path | None, sample_weights: Sequence[float] | None
+) -> RowTap:
     opts = prepared.options
     schema = prepared.frame.collect_schema()
     columns = output_schema(
@@ -329,9 +359,10 @@ def write_rows(
 ) -> Counts:
     """Write ``targets.parquet`` (the main pass) and ``rejects.parquet`` (a second pass
     over the rejected rows only), and return the counts."""
-    tap = stream(prepared, folder / TARGETS, sample_weights=sample_weights)
+    prepared, tap = stream(prepared, folder / TARGETS, sample_weights=sample_weights)
     rejects = reject_rows(rejected_rows(prepared, tap), prepared.plan)
-    sink(rejects, folder / REJECTS, metadata=_plain_metadata(prepared.classes))
+    metadata = _plain_metadata(prepared.classes)
+    sink(rejects, folder / REJECTS, metadata=metadata, compression=prepared.options.compression)
     files = {source.path: source.index for source in prepared.sources}
     reject_counts = (
         pl.scan_parquet(folder / REJECTS)
@@ -354,7 +385,7 @@ def count(prepared: Prepared) -> Counts:
 
 def class_sums(prepared: Prepared) -> pl.DataFrame:
     """The per-class sums of the accepted rows, by split: the main pass, writing nothing."""
-    return stream(prepared).stats.sums()
+    return stream(prepared)[1].stats.sums()
 
 
 def sink(
@@ -465,28 +496,38 @@ def result_of(prepared: Prepared, counts: Counts, out: Path | None) -> RunResult
 
 
 def execute(prepared: Prepared, folder: Path) -> RunResult:
-    """Write every output of a run into ``folder`` (an empty staging directory)."""
-    weights = None
-    if prepared.options.sample_weight is not None:  # the weights come before the targets
-        sums = class_sums(prepared)
-        stats = class_statistics(prepared, Counts(sums, RowCounts(), pl.DataFrame()))
-        weights = scheme_weights(stats, prepared.options.sample_weight)
-    counts = write_rows(prepared, folder, sample_weights=weights)
-    result = result_of(prepared, counts, folder)
-    result.class_stats.write_parquet(
-        folder / CLASS_STATS, metadata=_plain_metadata(prepared.classes)
-    )
-    if prepared.votes is not None:
-        prepared.votes.annotators.write_parquet(folder / ANNOTATORS)
-    write_reports(folder, result.class_stats, result.summary)
-    write_manifest(folder, prepared, result)
+    """Write every output of a run into ``folder`` (an empty staging directory).
+
+    The inputs are hashed for the manifest on a background thread meanwhile, and
+    ``targets.parquet`` as soon as it is written."""
+    with Hasher() as hasher:
+        for source in prepared.sources:
+            hasher.submit(source.path)
+        weights = None
+        if prepared.options.sample_weight is not None:  # the weights come before the targets
+            sums = class_sums(prepared)
+            stats = class_statistics(prepared, Counts(sums, RowCounts(), pl.DataFrame()))
+            weights = scheme_weights(stats, prepared.options.sample_weight)
+        counts = write_rows(prepared, folder, sample_weights=weights)
+        hasher.submit(folder / TARGETS)
+        result = result_of(prepared, counts, folder)
+        result.class_stats.write_parquet(
+            folder / CLASS_STATS, metadata=_plain_metadata(prepared.classes)
+        )
+        if prepared.votes is not None:
+            prepared.votes.annotators.write_parquet(folder / ANNOTATORS)
+        write_reports(folder, result.class_stats, result.summary)
+        write_manifest(folder, prepared, result, hasher)
     return result
 
 
-def write_manifest(folder: Path, prepared: Prepared, result: RunResult) -> None:
+def write_manifest(
+    folder: Path, prepared: Prepared, result: RunResult, hasher: Hasher | None = None
+) -> None:
     """``manifest.json``: version, inputs with sha256, classes, options, counts, outputs."""
     summary = result.summary
-    inputs = [{**entry, "sha256": sha256_file(entry["path"])} for entry in summary["inputs"]]
+    digest = hasher.sha256 if hasher is not None else sha256_file
+    inputs = [{**entry, "sha256": digest(entry["path"])} for entry in summary["inputs"]]
     manifest = {
         "labelprep_version": __version__,
         "inputs": inputs,
@@ -501,7 +542,7 @@ def write_manifest(folder: Path, prepared: Prepared, result: RunResult) -> None:
         },
         "summary": {k: v for k, v in summary.items() if k not in ("options", "inputs")},
         "notices": list(result.notices),
-        "outputs": output_entries(folder),
+        "outputs": output_entries(folder, hasher),
     }
     write_json(folder / MANIFEST, manifest)
 
@@ -509,7 +550,7 @@ def write_manifest(folder: Path, prepared: Prepared, result: RunResult) -> None:
 def inspect(prepared: Prepared, *, samples_per_reason: int) -> tuple[Counts, pl.DataFrame]:
     """Count (class sums, rejects by file and reason) and keep the first rejected rows of
     each reason: the main pass writing nothing, then a pass over the rejected rows."""
-    tap = stream(prepared)
+    prepared, tap = stream(prepared)
     by_file = (
         reject_rows(rejected_rows(prepared, tap), prepared.plan, keep=(FILE,))
         .group_by(FILE, "reason", maintain_order=True)
