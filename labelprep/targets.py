@@ -158,11 +158,31 @@ def _probabilities(plan: TargetPlan) -> tuple[pl.Expr, pl.Expr, list[pl.Expr]]:
     return has_wide, has_list, merged
 
 
+_WORD = 64  # classes per bit word
+
+
+def _set_bits(kind: str, plan: TargetPlan) -> list[pl.Expr]:
+    """The set as bit words (class ``i`` is bit ``i % 64`` of word ``i // 64``): testing a
+    bit is much cheaper than searching the list once per class."""
+    words = []
+    for w in range((plan.k + _WORD - 1) // _WORD):
+        element = pl.element()
+        bit = pl.lit(2, dtype=pl.UInt64).pow(element % _WORD)
+        in_word = pl.when(element // _WORD == w).then(bit)
+        word = pl.col(f"__{kind}").list.eval(in_word).list.agg(element.bitwise_or())
+        words.append(word.fill_null(0).alias(f"__{kind}_bits{w}"))
+    return words
+
+
 def _class_set(column: str, kind: str, plan: TargetPlan) -> tuple[pl.Expr, list[pl.Expr]]:
-    """(the set as class indices, membership of each class) of a list column."""
+    """(the set as class indices, membership of each class) of a list column; the
+    membership reads the bit words of :func:`_set_bits`."""
     if kind not in plan.kinds:
         return pl.lit(None, dtype=pl.List(pl.Int64)), [pl.lit(False) for _ in plan.ks]
-    members = [pl.col(f"__{kind}").list.contains(i).fill_null(False) for i in plan.ks]
+    members = [
+        (pl.col(f"__{kind}_bits{i // _WORD}") & pl.lit(1 << (i % _WORD), dtype=pl.UInt64)) != 0
+        for i in plan.ks
+    ]
     return _to_indices(column, plan), members
 
 
@@ -183,6 +203,14 @@ def parse_evidence(lf: pl.LazyFrame, plan: TargetPlan) -> pl.LazyFrame:
         excluded_set.alias("__excluded"),
         candidate_set.alias("__candidates"),
     )
+    bits = [
+        w
+        for kind in ("excluded", "candidates")
+        if kind in plan.kinds
+        for w in _set_bits(kind, plan)
+    ]
+    if bits:
+        lf = lf.with_columns(bits)
     return lf.with_columns(
         *[prob.alias(f"__p{i}") for i, prob in enumerate(probs)],
         *[member.alias(f"__e{i}") for i, member in enumerate(excluded_in)],
