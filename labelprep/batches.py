@@ -23,13 +23,17 @@ import polars as pl
 from labelprep.duplicates import IdRanges
 from labelprep.ingest import FILE, ROW
 from labelprep.stats import BatchStats, RowCounts, class_sums, row_counts
-from labelprep.targets import evidence_name, excluded, mask, target
+from labelprep.targets import EVIDENCE_NAMES, evidence_name, excluded, mask, target
 
 REJECT_LIMIT = 200_000
 """Rejected rows the tap keeps (as read); past that, the rejects pass re-reads the input."""
 CANONICAL = "__canonical"
 FIRST_ROW_SHIFT = 1 << 40  # a row's position in the whole input: file << 40 | row
 _HARD = "hard_index"
+EVIDENCE_ENUM = pl.Enum(sorted(set(EVIDENCE_NAMES)))
+TEXT_COLUMNS = ("evidence", "hard_label")
+"""Text columns built as Enums in the pass (no per-row string work) and declared as
+plain strings in the file, so every reader sees strings."""
 
 
 def tap_inputs(
@@ -42,7 +46,7 @@ def tap_inputs(
         pl.col("id"),
         pl.concat_arr([target(i).cast(pl.Float32) for i in range(k)]).alias("soft_target"),
         pl.concat_arr([mask(i) for i in range(k)]).alias("mask"),
-        evidence_name(pl.col("__evidence")).alias("evidence"),
+        evidence_name(pl.col("__evidence"), dtype=EVIDENCE_ENUM).alias("evidence"),
         split,
         *[pl.col(name) for name in keep],
         pl.col("__ok"),
@@ -60,19 +64,21 @@ def tap_inputs(
 
 def output_schema(
     id_type: pl.DataType,
-    k: int,
+    classes: Sequence[str],
     *,
     has_split: bool,
     keep: dict[str, pl.DataType],
     sample_weight: bool,
 ) -> dict[str, pl.DataType]:
-    """Columns and types of ``targets.parquet``, in order."""
+    """Columns and types of ``targets.parquet`` as the pass builds them, in order (the
+    :data:`TEXT_COLUMNS` are Enums here; :func:`as_written` gives the file's types)."""
+    k = len(classes)
     schema: dict[str, pl.DataType] = {
         "id": id_type,
         "soft_target": pl.Array(pl.Float32, k),
         "mask": pl.Array(pl.Boolean, k),
-        "evidence": pl.String(),
-        "hard_label": pl.String(),
+        "evidence": EVIDENCE_ENUM,
+        "hard_label": pl.Enum(classes),
         "hard_index": pl.Int64(),
     }
     if sample_weight:
@@ -81,6 +87,11 @@ def output_schema(
         schema["split"] = pl.String()
     schema.update(keep)
     return schema
+
+
+def as_written(rows: pl.LazyFrame) -> pl.LazyFrame:
+    """The pass's rows with the types of the file (a plan-only view, for checks)."""
+    return rows.with_columns(pl.col(TEXT_COLUMNS).cast(pl.String))
 
 
 class RowTap:
@@ -98,7 +109,7 @@ class RowTap:
         *,
         sample_weights: Sequence[float] | None = None,
     ) -> None:
-        self.classes = pl.Series(list(classes), dtype=pl.String)
+        self.classes = pl.Series(list(classes), dtype=schema["hard_label"])
         self.k = len(classes)
         self.schema = schema
         self.weights = sample_weights

@@ -23,7 +23,7 @@ from typing import Any
 import polars as pl
 
 from labelprep import __version__
-from labelprep.batches import RowTap, output_schema, tap_inputs
+from labelprep.batches import RowTap, as_written, output_schema, tap_inputs
 from labelprep.config import Columns, Options
 from labelprep.duplicates import DuplicateIds, find_duplicate_ids
 from labelprep.errors import ColumnNotFoundError, InputError
@@ -306,7 +306,7 @@ def _main_pass(
     schema = prepared.frame.collect_schema()
     columns = output_schema(
         schema["id"],
-        len(prepared.classes),
+        prepared.classes,
         has_split=prepared.has_split,
         keep={name: schema[name] for name in opts.keep},
         sample_weight=sample_weights is not None,
@@ -329,9 +329,9 @@ def _main_pass(
         if targets_path is None:
             collect_all([rows.select(pl.len())])
         else:
-            rows = targets_schema(prepared.classes).validate(rows)  # dtypes, no data pass
+            written = targets_schema(prepared.classes).validate(as_written(rows))  # no data pass
             metadata = parquet_metadata(
-                prepared.classes, rows.collect_schema(), list_columns=("soft_target", "mask")
+                prepared.classes, written.collect_schema(), list_columns=("soft_target", "mask")
             )
             sink(rows, targets_path, metadata=metadata, compression=opts.compression)
     except InputError:

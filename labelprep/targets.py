@@ -467,9 +467,9 @@ def evidence_code(plan: TargetPlan) -> pl.Expr:
     return code
 
 
-def evidence_name(code: pl.Expr) -> pl.Expr:
-    """Evidence code -> name such as ``probs`` or ``label+excluded``."""
-    return pl.lit(pl.Series(EVIDENCE_NAMES, dtype=pl.String)).gather(code)
+def evidence_name(code: pl.Expr, dtype: pl.DataType | None = None) -> pl.Expr:
+    """Evidence code -> name such as ``probs`` or ``label+excluded`` (String, or ``dtype``)."""
+    return pl.lit(pl.Series(EVIDENCE_NAMES, dtype=dtype or pl.String())).gather(code)
 
 
 def build_targets(lf: pl.LazyFrame, plan: TargetPlan) -> pl.LazyFrame:
