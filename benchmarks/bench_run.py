@@ -7,7 +7,7 @@ Not a test. Usage, from the repository root::
 
 Options: ``--rows N`` and ``--classes K`` (main table), ``--sizes N1,N2,...`` (the
 memory table, labelprep only), ``--repeat R`` (best wall time of R runs), ``--seed``,
-``--steps floor,labelprep,pandas`` and ``--workdir DIR`` (generated inputs are cached
+``--steps floor,labelprep,labelprep-zstd,pandas`` and ``--workdir DIR`` (generated inputs are cached
 there, keyed by rows, classes and seed: about 30 bytes per row, 280 MiB at 10M x 10).
 
 The input is a Parquet file with ``id`` (Int64) and one Float32 column per class
@@ -21,7 +21,10 @@ excluded) and its peak RSS (``VmHWM``, imports included):
 floor
     ``pl.scan_parquet(input).sink_parquet(output)``: Polars reading and rewriting the file.
 labelprep run
-    ``labelprep.run([input], output_dir=..., config=False)``: the whole pipeline.
+    ``labelprep.run([input], output_dir=..., config=False)``: the whole pipeline, writing
+    Snappy-compressed Parquet (the default).
+labelprep run --compression zstd
+    the same, writing zstd like the floor does.
 pandas+numpy
     the same core work in pandas/numpy: read, reject negative / above-one / bad-sum rows,
     normalize, masks ``p > 0``, partial rows uniform over the classes not excluded,
@@ -196,11 +199,15 @@ def step_floor(src: Path, out: Path) -> Info:
     return {}
 
 
-def step_labelprep(src: Path, out: Path) -> Info:
+def step_labelprep(src: Path, out: Path, **options: Any) -> Info:
     import labelprep
 
-    result = labelprep.run([src], output_dir=out / "labelprep-out", config=False)
+    result = labelprep.run([src], output_dir=out / "labelprep-out", config=False, **options)
     return {"accepted": result.rows_accepted, "rejected": result.rows_rejected}
+
+
+def step_labelprep_zstd(src: Path, out: Path) -> Info:
+    return step_labelprep(src, out, compression="zstd")
 
 
 def step_pandas(src: Path, out: Path) -> Info:
@@ -320,6 +327,12 @@ STEPS: dict[str, Step] = {
     for s in (
         Step("floor", "floor (polars scan -> sink)", ("polars",), step_floor),
         Step("labelprep", "labelprep run", ("polars", "labelprep"), step_labelprep),
+        Step(
+            "labelprep-zstd",
+            "labelprep run --compression zstd",
+            ("polars", "labelprep"),
+            step_labelprep_zstd,
+        ),
         Step("pandas", "pandas+numpy", ("pandas", "pyarrow.parquet"), step_pandas),
     )
 }

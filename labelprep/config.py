@@ -86,8 +86,10 @@ class Options:
     beta: float = 0.999
     tau: float = 1.0
     sample_weight: str | None = None
-    compression: Compression = "zstd"
-    """Parquet codec of ``targets.parquet`` and ``rejects.parquet``."""
+    compression: Compression = "snappy"
+    """Parquet codec of ``targets.parquet`` and ``rejects.parquet``: Snappy, the default of
+    pyarrow, pandas, Spark and DuckDB (fast to write and to read back every epoch);
+    ``zstd`` makes files about a quarter smaller for about 15% more run time."""
 
     def __post_init__(self) -> None:
         for name, allowed in _CHOICES.items():

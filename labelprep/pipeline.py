@@ -389,7 +389,7 @@ def class_sums(prepared: Prepared) -> pl.DataFrame:
 
 
 def sink(
-    frame: pl.LazyFrame, path: Path, *, metadata: dict[str, str], compression: str = "zstd"
+    frame: pl.LazyFrame, path: Path, *, metadata: dict[str, str], compression: str = "snappy"
 ) -> None:
     """Stream a frame to Parquet; a data problem met on the way is an :class:`InputError`."""
     codec: Any = compression
