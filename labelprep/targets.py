@@ -363,9 +363,32 @@ def reason_checks(plan: TargetPlan) -> list[tuple[str, pl.Expr]]:
     ]
 
 
+_VALUE_REASONS = frozenset({"not_a_number", "negative_probability", "probability_above_one"})
+
+
 def ok_expr(plan: TargetPlan) -> pl.Expr:
-    """No reject reason applies to the row (cheaper than naming the reason)."""
-    return ~pl.any_horizontal([condition for _, condition in reason_checks(plan)])
+    """No reject reason applies to the row: what the streaming pass asks of every row.
+
+    Equivalent to no condition of :func:`reason_checks` holding, with the three checks
+    of the probability values folded into one range test per class (a NaN is never in
+    [0, 1]); :func:`reason_expr` still names the exact reason of a rejected row.
+    """
+    others = [cond for code, cond in reason_checks(plan) if code not in _VALUE_REASONS]
+    return ~pl.any_horizontal([*others, pl.col("__has_p") & _bad_value(plan)])
+
+
+def _bad_value(plan: TargetPlan) -> pl.Expr:
+    """Some probability is NaN, unparsable text, below 0 or above 1."""
+    in_range = pl.all_horizontal([p(i).is_between(0.0, 1.0) for i in plan.ks])
+    terms = [~in_range.fill_null(True)]  # nulls are wrong_length's business
+    text = [i for i in plan.ks if plan.raw_is_string[i]]
+    if text:  # text that did not parse is null, not NaN
+        unparsed = [pl.col(raw_class_column(i)).is_not_null() & p(i).is_null() for i in text]
+        terms.append(pl.col("__has_wide") & any_of(unparsed))
+    if "list" in plan.kinds:  # a null inside a probs list
+        listed = _list_probs().list.eval(pl.element().is_null()).list.any()
+        terms.append(~pl.col("__has_wide") & listed.fill_null(False))
+    return any_of(terms)
 
 
 def reason_expr(plan: TargetPlan) -> pl.Expr:
