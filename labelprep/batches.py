@@ -133,7 +133,7 @@ class RowTap:
 
     def _process(self, batch: pl.DataFrame) -> pl.DataFrame:
         if batch.height == 0:
-            return pl.DataFrame(schema={**self.schema, "__ok": pl.Boolean()})
+            return pl.DataFrame(schema=self.schema)
         first = int(batch[FILE][0]) * FIRST_ROW_SHIFT + int(batch[ROW][0])
         self.ids.add(batch["id"])
         ok = batch["__ok"]
@@ -144,7 +144,7 @@ class RowTap:
             self._note_rejects(batch[CANONICAL].filter(~ok))
             keep = ok.to_numpy()
         self.stats.add(first, *self._count(batch, stored, hard, keep))
-        return self._output(batch, stored, hard)
+        return self._output(batch, stored, hard, keep)
 
     def _note_rejects(self, rows: pl.Series) -> None:
         self.rejected += rows.len()
@@ -181,22 +181,31 @@ class RowTap:
             entropy, files = entropy[keep], files.filter(pl.Series(keep))
         return row_counts(files, columns[0].astype(np.int64), columns[1], entropy)
 
-    def _output(self, batch: pl.DataFrame, stored: Sequence[Any], hard: Any) -> pl.DataFrame:
-        index = pl.Series(_HARD, hard, dtype=pl.Int64)
+    def _output(
+        self, batch: pl.DataFrame, stored: Sequence[Any], hard: Any, keep: Any
+    ) -> pl.DataFrame:
+        """The accepted rows (``keep``; None for all) as the columns of the file."""
         masks = [batch[f"__m{i}"].fill_null(False).to_numpy() for i in range(self.k)]
+        targets = [batch[f"__t{i}"].to_numpy() for i in range(self.k)] if self.weights else []
+        passed = [name for name in self.schema if name in batch.columns]
+        kept = batch.select(passed)
+        if keep is not None:
+            kept = kept.filter(pl.Series(keep))
+            stored, masks, hard = [c[keep] for c in stored], [c[keep] for c in masks], hard[keep]
+            targets = [c[keep] for c in targets]
+        index = pl.Series(_HARD, hard, dtype=pl.Int64)
         made = {
-            "soft_target": _stacked("soft_target", stored, self.schema, batch.height),
-            "mask": _stacked("mask", masks, self.schema, batch.height),
+            "soft_target": _stacked("soft_target", stored, self.schema, kept.height),
+            "mask": _stacked("mask", masks, self.schema, kept.height),
             _HARD: index,
             "hard_label": self.classes.gather(index).alias("hard_label"),
         }
         if self.weights is not None:
-            weighted = np.zeros(batch.height)
-            for i, w in enumerate(self.weights):
-                weighted += batch[f"__t{i}"].to_numpy() * w
+            weighted = np.zeros(kept.height)
+            for column, w in zip(targets, self.weights, strict=True):
+                weighted += column * w
             made["sample_weight"] = pl.Series("sample_weight", weighted, dtype=pl.Float32)
-        names = (*self.schema, "__ok")
-        return pl.DataFrame([made[name] if name in made else batch[name] for name in names])
+        return pl.DataFrame([made[name] if name in made else kept[name] for name in self.schema])
 
 
 def _stacked(
