@@ -436,14 +436,17 @@ def _base_target(plan: TargetPlan) -> list[pl.Expr]:
     prior gives the whole mask zero mass the row falls back to uniform over the mask."""
     if not plan.kinds & {"label", "excluded", "candidates"}:
         return [p(i) / row_sum() for i in plan.ks]
+    if plan.options.partial != "prior":  # uniform over the mask: 1 / (its size) or 0
+        share = 1.0 / pl.sum_horizontal([mask(i) for i in plan.ks])
+        return [
+            pl.when(pl.col("__has_p"))
+            .then(p(i) / row_sum())
+            .otherwise(pl.when(mask(i)).then(share).otherwise(0.0))
+            for i in plan.ks
+        ]
     weights = _weights(plan)
-    if plan.options.partial != "prior":  # uniform: the mask itself
-        mass = [pl.coalesce(p(i), mask(i).cast(pl.Float64)) for i in plan.ks]
-    else:
-        mass = [pl.coalesce(p(i), mask(i).cast(pl.Float64) * w) for i, w in enumerate(weights)]
+    mass = [pl.coalesce(p(i), mask(i).cast(pl.Float64) * w) for i, w in enumerate(weights)]
     total = pl.sum_horizontal(mass)
-    if plan.options.partial != "prior":
-        return [m / total for m in mass]
     count = pl.sum_horizontal([mask(i).cast(pl.Float64) for i in plan.ks])
     fallback = [mask(i).cast(pl.Float64) / count for i in plan.ks]
     return [
