@@ -185,37 +185,41 @@ class RowTap:
         self, batch: pl.DataFrame, stored: Sequence[Any], hard: Any, keep: Any
     ) -> pl.DataFrame:
         """The accepted rows (``keep``; None for all) as the columns of the file."""
-        masks = [batch[f"__m{i}"].fill_null(False).to_numpy() for i in range(self.k)]
-        targets = [batch[f"__t{i}"].to_numpy() for i in range(self.k)] if self.weights else []
-        passed = [name for name in self.schema if name in batch.columns]
-        kept = batch.select(passed)
-        if keep is not None:
+        soft = _stacked(stored, np.float32, batch.height)
+        masks = _stacked([_bools(batch[f"__m{i}"]) for i in range(self.k)], np.bool_, batch.height)
+        weighted = None
+        if self.weights is not None:
+            weighted = np.zeros(batch.height)
+            for i, w in enumerate(self.weights):
+                weighted += batch[f"__t{i}"].to_numpy() * w
+        kept = batch.select([name for name in self.schema if name in batch.columns])
+        if keep is not None:  # take() by row number: much faster than a Boolean index
+            rows = np.flatnonzero(keep)
             kept = kept.filter(pl.Series(keep))
-            stored, masks, hard = [c[keep] for c in stored], [c[keep] for c in masks], hard[keep]
-            targets = [c[keep] for c in targets]
+            soft, masks, hard = soft.take(rows, axis=0), masks.take(rows, axis=0), hard[rows]
+            weighted = None if weighted is None else weighted[rows]
         index = pl.Series(_HARD, hard, dtype=pl.Int64)
         made = {
-            "soft_target": _stacked("soft_target", stored, self.schema, kept.height),
-            "mask": _stacked("mask", masks, self.schema, kept.height),
+            "soft_target": pl.Series("soft_target", soft, dtype=self.schema["soft_target"]),
+            "mask": pl.Series("mask", masks, dtype=self.schema["mask"]),
             _HARD: index,
             "hard_label": self.classes.gather(index).alias("hard_label"),
         }
-        if self.weights is not None:
-            weighted = np.zeros(kept.height)
-            for column, w in zip(targets, self.weights, strict=True):
-                weighted += column * w
+        if weighted is not None:
             made["sample_weight"] = pl.Series("sample_weight", weighted, dtype=pl.Float32)
         return pl.DataFrame([made[name] if name in made else kept[name] for name in self.schema])
 
 
-def _stacked(
-    name: str, columns: Sequence[Any], schema: dict[str, pl.DataType], n: int
-) -> pl.Series:
-    """Per-class columns -> one fixed-size array column (row-major copy)."""
-    dtype = schema[name]
-    if not columns:
-        return pl.Series(name, [[]] * n, dtype=dtype)
-    return pl.Series(name, np.column_stack(columns), dtype=dtype)
+def _bools(column: pl.Series) -> Any:
+    return (column.fill_null(False) if column.null_count() else column).to_numpy()
+
+
+def _stacked(columns: Sequence[Any], dtype: Any, n: int) -> Any:
+    """Per-class columns -> one row-major (n, K) array."""
+    out = np.empty((n, len(columns)), dtype=dtype)
+    for i, column in enumerate(columns):
+        out[:, i] = column
+    return out
 
 
 def _argmax(columns: Sequence[Any], n: int) -> Any:
