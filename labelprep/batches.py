@@ -133,7 +133,7 @@ class RowTap:
 
     def _process(self, batch: pl.DataFrame) -> pl.DataFrame:
         if batch.height == 0:
-            return pl.DataFrame(schema=self.schema)
+            return pl.DataFrame(schema={**self.schema, "__ok": pl.Boolean()})
         first = int(batch[FILE][0]) * FIRST_ROW_SHIFT + int(batch[ROW][0])
         self.ids.add(batch["id"])
         ok = batch["__ok"]
@@ -144,7 +144,7 @@ class RowTap:
             self._note_rejects(batch[CANONICAL].filter(~ok))
             keep = ok.to_numpy()
         self.stats.add(first, *self._count(batch, stored, hard, keep))
-        return self._output(batch, stored, hard, keep)
+        return self._output(batch, stored, hard)
 
     def _note_rejects(self, rows: pl.Series) -> None:
         self.rejected += rows.len()
@@ -181,33 +181,30 @@ class RowTap:
             entropy, files = entropy[keep], files.filter(pl.Series(keep))
         return row_counts(files, columns[0].astype(np.int64), columns[1], entropy)
 
-    def _output(
-        self, batch: pl.DataFrame, stored: Sequence[Any], hard: Any, keep: Any
-    ) -> pl.DataFrame:
-        """The accepted rows (``keep``; None for all) as the columns of the file."""
-        soft = _stacked(stored, np.float32, batch.height)
-        masks = _stacked([_bools(batch[f"__m{i}"]) for i in range(self.k)], np.bool_, batch.height)
-        weighted = None
+    def _output(self, batch: pl.DataFrame, stored: Sequence[Any], hard: Any) -> pl.DataFrame:
+        """Every row of the batch as the columns of the file, plus ``__ok``: the engine
+        drops the rejected rows after the tap, in parallel, rather than the tap."""
+        index = pl.Series(_HARD, hard, dtype=pl.Int64)
+        masks = [_bools(batch[f"__m{i}"]) for i in range(self.k)]
+        made = {
+            "soft_target": pl.Series(
+                "soft_target",
+                _stacked(stored, np.float32, batch.height),
+                dtype=self.schema["soft_target"],
+            ),
+            "mask": pl.Series(
+                "mask", _stacked(masks, np.bool_, batch.height), dtype=self.schema["mask"]
+            ),
+            _HARD: index,
+            "hard_label": self.classes.gather(index).alias("hard_label"),
+        }
         if self.weights is not None:
             weighted = np.zeros(batch.height)
             for i, w in enumerate(self.weights):
                 weighted += batch[f"__t{i}"].to_numpy() * w
-        kept = batch.select([name for name in self.schema if name in batch.columns])
-        if keep is not None:  # take() by row number: much faster than a Boolean index
-            rows = np.flatnonzero(keep)
-            kept = kept.filter(pl.Series(keep))
-            soft, masks, hard = soft.take(rows, axis=0), masks.take(rows, axis=0), hard[rows]
-            weighted = None if weighted is None else weighted[rows]
-        index = pl.Series(_HARD, hard, dtype=pl.Int64)
-        made = {
-            "soft_target": pl.Series("soft_target", soft, dtype=self.schema["soft_target"]),
-            "mask": pl.Series("mask", masks, dtype=self.schema["mask"]),
-            _HARD: index,
-            "hard_label": self.classes.gather(index).alias("hard_label"),
-        }
-        if weighted is not None:
             made["sample_weight"] = pl.Series("sample_weight", weighted, dtype=pl.Float32)
-        return pl.DataFrame([made[name] if name in made else kept[name] for name in self.schema])
+        names = (*self.schema, "__ok")
+        return pl.DataFrame([made[name] if name in made else batch[name] for name in names])
 
 
 def _bools(column: pl.Series) -> Any:

@@ -318,7 +318,13 @@ def _main_pass(
         keep=opts.keep,
         canonical=schema.names(),
     )
-    rows = targets_frame(prepared).select(inputs).map_batches(tap, streamable=True, schema=columns)
+    rows = (
+        targets_frame(prepared)
+        .select(inputs)
+        .map_batches(tap, streamable=True, schema={**columns, "__ok": pl.Boolean()})
+        .filter(pl.col("__ok"))
+        .drop("__ok")
+    )
     try:
         if targets_path is None:
             collect_all([rows.select(pl.len())])
