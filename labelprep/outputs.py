@@ -80,11 +80,11 @@ def sha256_file(path: str | Path) -> str:
 
 
 class Hasher:
-    """sha256 of files, computed on a background thread while the run goes on
+    """sha256 of files, computed on background threads while the run goes on
     (``hashlib`` releases the GIL on large reads). Use as a context manager."""
 
     def __init__(self) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="labelprep-sha256")
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="labelprep-sha256")
         self._jobs: dict[str, Future[str]] = {}
 
     def __enter__(self) -> Hasher:

@@ -1,14 +1,19 @@
-"""The story of a run: scan -> vocabulary -> plan -> streaming passes -> outputs.
+"""The story of a run: scan -> vocabulary -> plan -> one streaming pass -> outputs.
 
 1. :func:`prepare` scans every input lazily, aggregates vote files, fixes the class
-   vocabulary, finds repeated ids (a pass over the id column only) and builds the
-   target plan; for ``partial="prior"`` a pass estimates the prior from the fully
+   vocabulary and builds the target plan. Ids are assumed unique (checked by the main
+   pass); with votes or ``partial="prior"`` a pass over the id column finds repeats
+   first, and for ``partial="prior"`` a pass estimates the prior from the fully
    labelled rows.
-2. :func:`execute` writes into a staging folder: :func:`write_rows` sinks
-   ``targets.parquet`` and ``rejects.parquet`` and then counts the per-class sums,
-   each in a streaming pass of its own (with ``sample_weight`` the sums come first,
-   since the weights are needed to write the targets); then ``class_stats.parquet``,
-   the reports and ``manifest.json``.
+2. :func:`execute` writes into a staging folder. :func:`stream` is the main pass: it
+   checks every row, sinks the accepted ones to ``targets.parquet`` and, through the
+   per-batch tap of :mod:`labelprep.batches`, counts the class statistics and keeps
+   the rejected rows as read. Those are checked again in memory to name their reason
+   and written to ``rejects.parquet``. If the pass cannot prove the ids unique, a
+   pass over the ids looks for repeats and, if there are any, the main pass runs
+   again knowing them. With ``sample_weight`` a counting pass comes first, since the
+   weights are needed to write the targets. Then ``class_stats.parquet``, the reports
+   and ``manifest.json`` (inputs and targets are hashed on a background thread).
 3. :func:`labelprep.api.run` wraps that in an atomic output directory.
 """
 
@@ -498,11 +503,9 @@ def result_of(prepared: Prepared, counts: Counts, out: Path | None) -> RunResult
 def execute(prepared: Prepared, folder: Path) -> RunResult:
     """Write every output of a run into ``folder`` (an empty staging directory).
 
-    The inputs are hashed for the manifest on a background thread meanwhile, and
-    ``targets.parquet`` as soon as it is written."""
+    The inputs and ``targets.parquet`` are hashed for the manifest on background
+    threads once the main pass is done (during it, both cores are busy)."""
     with Hasher() as hasher:
-        for source in prepared.sources:
-            hasher.submit(source.path)
         weights = None
         if prepared.options.sample_weight is not None:  # the weights come before the targets
             sums = class_sums(prepared)
@@ -510,6 +513,8 @@ def execute(prepared: Prepared, folder: Path) -> RunResult:
             weights = scheme_weights(stats, prepared.options.sample_weight)
         counts = write_rows(prepared, folder, sample_weights=weights)
         hasher.submit(folder / TARGETS)
+        for source in prepared.sources:
+            hasher.submit(source.path)
         result = result_of(prepared, counts, folder)
         result.class_stats.write_parquet(
             folder / CLASS_STATS, metadata=_plain_metadata(prepared.classes)
