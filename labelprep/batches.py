@@ -1,16 +1,19 @@
 """The last step of the streaming pass, run on each batch of checked rows.
 
 Polars computes the checks, targets and masks as wide columns (one per class);
-:class:`RowTap` then sees each batch once, before it is written: it notes where the
-rejected rows are (a second pass describes just those), stacks the classes into the
-fixed-size ``soft_target`` and ``mask`` arrays (a numpy copy of the batch: Polars'
-``concat_arr`` of ten columns cost about a tenth of the run), takes the argmax of the
-stored float32 targets, and counts the class statistics of the accepted rows.
+:class:`RowTap` then sees each batch once, before it is written: it keeps the rejected
+rows as read (they are checked again afterwards, in memory, to name their reason),
+stacks the classes into the fixed-size ``soft_target`` and ``mask`` arrays (a numpy
+copy of the batch: Polars' ``concat_arr`` of ten columns cost about a tenth of the
+run), takes the argmax of the stored float32 targets, counts the class statistics of
+the accepted rows and notes the batch's id range. The engine then drops the rejected
+rows and sinks the rest.
 
-The tap is vectorised work on a whole batch (Polars aggregations and numpy over
-the class columns), never a loop over rows. It lets one pass read, check, write and
-count: a second Polars consumer of the same query (an aggregation next to the sink)
-buffers rows without bound whenever one side runs ahead of the other.
+The tap is vectorised work on a whole batch (numpy reductions and Polars bitmap counts
+over the class columns), never a loop over rows. It lets one pass read, check, write
+and count: a second Polars consumer of the same query (an aggregation next to the
+sink) buffers rows without bound whenever one side runs ahead of the other. It runs
+on one thread at a time, so everything that can stay in the engine does.
 """
 
 from __future__ import annotations
@@ -22,14 +25,13 @@ import numpy as np
 import polars as pl
 
 from labelprep.duplicates import IdRanges
-from labelprep.ingest import FILE, ROW
+from labelprep.ingest import FILE, FILE_SHIFT, ROW
 from labelprep.stats import BatchStats, RowCounts, class_sums, row_counts
 from labelprep.targets import EVIDENCE_NAMES, evidence_name, excluded, mask, target
 
 REJECT_LIMIT = 200_000
 """Rejected rows the tap keeps (as read); past that, the rejects pass re-reads the input."""
 CANONICAL = "__canonical"
-FIRST_ROW_SHIFT = 1 << 40  # a row's position in the whole input: file << 40 | row
 _HARD = "hard_index"
 EVIDENCE_ENUM = pl.Enum(sorted(set(EVIDENCE_NAMES)))
 TEXT_COLUMNS = ("evidence", "hard_label")
@@ -134,7 +136,7 @@ class RowTap:
     def _process(self, batch: pl.DataFrame) -> pl.DataFrame:
         if batch.height == 0:
             return pl.DataFrame(schema={**self.schema, "__ok": pl.Boolean()})
-        first = int(batch[FILE][0]) * FIRST_ROW_SHIFT + int(batch[ROW][0])
+        first = int(batch[FILE][0]) * FILE_SHIFT + int(batch[ROW][0])
         self.ids.add(batch["id"])
         ok = batch["__ok"]
         stored = [batch[f"__t{i}"].to_numpy().astype(np.float32) for i in range(self.k)]

@@ -223,9 +223,13 @@ def check_keep_columns(source: InputFile, keep: Sequence[str]) -> None:
             )
 
 
+FILE_SHIFT = 1 << 40
+"""A row's position in the whole input is ``file index * FILE_SHIFT + row``."""
+
+
 def ordinal() -> pl.Expr:
     """A row's position in the whole input: file index, then row (for "first occurrence")."""
-    return pl.col(FILE) * (1 << 40) + pl.col(ROW)
+    return pl.col(FILE) * FILE_SHIFT + pl.col(ROW)
 
 
 def with_missing_columns(lf: pl.LazyFrame, k: int) -> pl.LazyFrame:
