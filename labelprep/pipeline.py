@@ -420,7 +420,7 @@ def summarize(prepared: Prepared, counts: Counts, stats: pl.DataFrame) -> dict[s
     rejects = counts.rejects
     by_reason = rejects.group_by("reason").agg(pl.col("rows").sum()).sort("reason")
     n_rejected = int(rejects["rows"].sum())
-    n_accepted = counts.rows.rows
+    n_accepted = counts.rows.total
     return {
         "version": __version__,
         "classes": list(prepared.classes),

@@ -105,7 +105,7 @@ class RowCounts:
     entropy_max: float = 0.0
 
     @property
-    def rows(self) -> int:
+    def total(self) -> int:
         return int(self.by_evidence.sum())
 
     def add(self, other: RowCounts) -> None:
@@ -224,7 +224,7 @@ def row_summary(counts: RowCounts) -> dict[str, Any]:
 
 
 def _entropy_summary(counts: RowCounts) -> dict[str, float]:
-    rows = counts.rows
+    rows = counts.total
     if rows == 0:
         return {"mean": 0.0, "p50": 0.0, "p90": 0.0, "max": 0.0}
     cumulative = np.cumsum(counts.by_entropy_bin)
