@@ -181,7 +181,7 @@ class RowTap:
         if keep is not None:
             columns = [c[keep] for c in columns]
             entropy, files = entropy[keep], files.filter(pl.Series(keep))
-        return row_counts(files, columns[0].astype(np.int64), columns[1], entropy)
+        return row_counts(files, columns[0], columns[1], entropy)
 
     def _output(self, batch: pl.DataFrame, stored: Sequence[Any], hard: Any) -> pl.DataFrame:
         """Every row of the batch as the columns of the file, plus ``__ok``: the engine
