@@ -273,12 +273,6 @@ def labelled_prior(prepared: Prepared) -> tuple[float, ...]:
     return tuple(v / total for v in values) if total > 0 else tuple(values)
 
 
-def class_name(index: pl.Expr, classes: Sequence[str]) -> pl.Expr:
-    """Class index -> name. (A gather from the vocabulary streams; ``replace_strict``
-    here held memory that grew with the input.)"""
-    return pl.lit(pl.Series(list(classes), dtype=pl.String)).gather(index)
-
-
 def _plain_metadata(classes: Sequence[str]) -> dict[str, str]:
     return {"labelprep.classes": json.dumps(list(classes))}
 
@@ -386,11 +380,6 @@ def count(prepared: Prepared) -> Counts:
     """Count without writing: the main pass, then the rejected rows."""
     counts, _ = inspect(prepared, samples_per_reason=0)
     return counts
-
-
-def class_sums(prepared: Prepared) -> pl.DataFrame:
-    """The per-class sums of the accepted rows, by split: the main pass, writing nothing."""
-    return stream(prepared)[1].stats.sums()
 
 
 def sink(
@@ -506,11 +495,12 @@ def execute(prepared: Prepared, folder: Path) -> RunResult:
     The inputs and ``targets.parquet`` are hashed for the manifest on background
     threads once the main pass is done (during it, both cores are busy)."""
     with Hasher() as hasher:
-        weights = None
-        if prepared.options.sample_weight is not None:  # the weights come before the targets
-            sums = class_sums(prepared)
-            stats = class_statistics(prepared, Counts(sums, RowCounts(), pl.DataFrame()))
-            weights = scheme_weights(stats, prepared.options.sample_weight)
+        weights, scheme = None, prepared.options.sample_weight
+        if scheme is not None:  # the weights come before the targets
+            # A counting pass; the plan it returns knows the ids, so the id pass runs once.
+            prepared, tap = stream(prepared)
+            counted = Counts(tap.stats.sums(), RowCounts(), pl.DataFrame())
+            weights = scheme_weights(class_statistics(prepared, counted), scheme)
         counts = write_rows(prepared, folder, sample_weights=weights)
         hasher.submit(folder / TARGETS)
         for source in prepared.sources:

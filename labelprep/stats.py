@@ -11,9 +11,9 @@ block whose ``split`` is null):
 ``excluded_count``   items that explicitly exclude the class
 
 :class:`BatchStats` counts them batch by batch while the targets are written
-(see :mod:`labelprep.batches`): one Polars aggregation per batch for the per-class
-sums, and numpy histograms of the rows by file, evidence kind, candidate-set size
-and target entropy for the dataset summary.
+(see :mod:`labelprep.batches`): numpy reductions and bitmap counts per batch for the
+per-class sums (:func:`class_sums`), and numpy histograms of the rows by file,
+evidence kind, candidate-set size and target entropy for the dataset summary.
 """
 
 from __future__ import annotations
