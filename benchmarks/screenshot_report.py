@@ -4,6 +4,10 @@ Usage::
 
     python benchmarks/screenshot_report.py labelprep-out/report.html report.png
     python benchmarks/screenshot_report.py --example report.png   # the 4-row SPEC example
+    python benchmarks/screenshot_report.py --classes 1000 report.png --height 8000
+
+``--classes K`` renders the synthetic long-tailed report of the tests (three splits,
+notices, rejects, annotators; ``tests/report_fixtures.py``) at K classes.
 
 Chromium runs with networking features off and a throw-away profile; the report is opened as
 a ``file://`` URL, so a page that tried to load anything remote would show it here.
@@ -87,18 +91,37 @@ def write_example(directory: Path) -> Path:
     return path
 
 
+def write_synthetic(directory: Path, classes: int) -> Path:
+    """Render the tests' synthetic report (long tail, three splits, rejects) at K classes."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from report_fixtures import synthetic_stats, synthetic_summary
+
+    from labelprep.rendering import render_html
+
+    stats = synthetic_stats(classes)
+    summary = synthetic_summary(stats, annotators=60 if classes > 10 else 8)
+    path = directory / "report.html"
+    path.write_text(render_html(stats, summary), encoding="utf-8")
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("report", nargs="?", type=Path, help="report.html to render")
     parser.add_argument("output", type=Path, help="PNG file to write")
     parser.add_argument("--example", action="store_true", help="render the 4-row example")
+    parser.add_argument("--classes", type=int, help="render the synthetic report at K classes")
     parser.add_argument("--width", type=int, default=1280)
     parser.add_argument("--height", type=int, default=2400)
     args = parser.parse_args(argv)
-    if args.example == (args.report is not None):
-        parser.error("give either a report.html path or --example")
+    if sum([args.example, args.classes is not None, args.report is not None]) != 1:
+        parser.error("give one of: a report.html path, --example, --classes K")
     with tempfile.TemporaryDirectory() as tmp:
-        report = write_example(Path(tmp)) if args.example else args.report
+        report = args.report
+        if args.example:
+            report = write_example(Path(tmp))
+        elif args.classes is not None:
+            report = write_synthetic(Path(tmp), args.classes)
         screenshot(report, args.output, width=args.width, height=args.height)
     print(args.output)
     return 0

@@ -16,12 +16,15 @@ from labelprep.errors import (
     ConfigError,
     GateFailedError,
     InputError,
+    Interrupted,
     LabelprepError,
+    OutputError,
     VocabularyError,
 )
-from labelprep.pipeline import RunResult
+from labelprep.refine import RefineResult, refine
 from labelprep.sample import sample_paths
 from labelprep.schema import schema_json
+from labelprep.summary import RunResult
 
 __all__ = [
     "ColumnNotFoundError",
@@ -29,14 +32,18 @@ __all__ = [
     "ConfigError",
     "GateFailedError",
     "InputError",
+    "Interrupted",
     "LabelprepError",
     "Options",
+    "OutputError",
+    "RefineResult",
     "RunResult",
     "VocabularyError",
     "__version__",
     "aggregate",
     "class_stats",
     "compare",
+    "refine",
     "report",
     "run",
     "sample_paths",

@@ -13,17 +13,20 @@ The tap is vectorised work on a whole batch (numpy reductions and Polars bitmap 
 over the class columns), never a loop over rows. It lets one pass read, check, write
 and count: a second Polars consumer of the same query (an aggregation next to the
 sink) buffers rows without bound whenever one side runs ahead of the other. It runs
-on one thread at a time, so everything that can stay in the engine does.
+on Polars' threads, possibly several at once (its bookkeeping is under a lock), so
+everything that can stay in the engine does.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import polars as pl
 
+from labelprep import interrupts
 from labelprep.duplicates import IdRanges
 from labelprep.ingest import FILE, FILE_SHIFT, ROW
 from labelprep.stats import BatchStats, RowCounts, class_sums, row_counts
@@ -119,6 +122,7 @@ class RowTap:
         self.rejected = 0
         self._rejects: list[pl.Series] | None = []
         self.error: BaseException | None = None
+        self._lock = threading.Lock()
 
     def rejected_rows(self) -> pl.DataFrame | None:
         """The rejected rows as read (canonical columns), or None past :data:`REJECT_LIMIT`."""
@@ -128,6 +132,7 @@ class RowTap:
 
     def __call__(self, batch: pl.DataFrame) -> pl.DataFrame:
         try:
+            interrupts.check()  # an interrupted run stops here, at the next batch
             return self._process(batch)
         except BaseException as exc:  # Polars reports it as a bare ComputeError
             self.error = exc
@@ -137,13 +142,15 @@ class RowTap:
         if batch.height == 0:
             return pl.DataFrame(schema={**self.schema, "__ok": pl.Boolean()})
         first = int(batch[FILE][0]) * FILE_SHIFT + int(batch[ROW][0])
-        self.ids.add(batch["id"])
+        with self._lock:  # Polars may call the tap on several threads at once
+            self.ids.add(batch["id"])
         ok = batch["__ok"]
         stored = [batch[f"__t{i}"].to_numpy().astype(np.float32) for i in range(self.k)]
         hard = _argmax(stored, batch.height)
         keep = None
         if not ok.all():
-            self._note_rejects(batch[CANONICAL].filter(~ok))
+            with self._lock:
+                self._note_rejects(batch[CANONICAL].filter(~ok))
             keep = ok.to_numpy()
         self.stats.add(first, *self._count(batch, stored, hard, keep))
         return self._output(batch, stored, hard)

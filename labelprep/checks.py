@@ -9,19 +9,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import polars as pl
 
-from labelprep.api import resolve_run_inputs
+from labelprep.api import resolve_run_inputs, vote_settings
 from labelprep.config import GATE_SETTINGS, Options, config_settings, typed_gates
 from labelprep.drift import CompareReport, prior_drift
-from labelprep.errors import ConfigError
+from labelprep.errors import ConfigError, VocabularyError
 from labelprep.gate import GateResult, RejectSample, ValidationReport, evaluate_threshold
 from labelprep.outputs import CLASS_STATS, MANIFEST, REJECTS, atomic_directory
 from labelprep.pipeline import (
     Prepared,
-    RunResult,
     class_statistics,
     count,
     execute,
@@ -30,7 +29,11 @@ from labelprep.pipeline import (
     result_of,
 )
 from labelprep.rejects import REJECT_COLUMNS
+from labelprep.summary import RunResult
 from labelprep.weights import COUNT_COLUMNS
+
+Align = Literal["exact", "union"]
+"""How :func:`compare` (and a ``validate`` baseline) matches the classes of two sides."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,7 @@ def validate(
     *,
     output_dir: str | Path | None = None,
     samples_per_reason: int = 5,
+    align: Align | None = None,
     config: str | Path | bool = True,
     **settings: Any,
 ) -> ValidationReport:
@@ -79,7 +83,9 @@ def validate(
     ``require_classes`` (every class of the vocabulary present), ``baseline`` with
     ``max_linf`` / ``max_jsd`` (class-prior drift against a baseline dataset, output
     directory, ``class_stats.parquet`` or ``manifest.json``). Other keywords are the
-    options of :func:`labelprep.run`.
+    options of :func:`labelprep.run`, including the vote options (``layout``, ``missing``,
+    ``duplicates``): vote files (an annotator column, or ``layout="wide"``) are checked
+    vote by vote and aggregated, as by ``run``. ``align`` is that of :func:`compare`.
 
     Examples
     --------
@@ -88,12 +94,15 @@ def validate(
     >>> report.passed, report.rejects_by_reason["bad_sum"]
     (True, 1)
     """
+    settings = dict(settings)
+    votes = vote_settings(settings)
     given = {k: v for k, v in settings.items() if v is not None}
     merged = {**config_settings(config), **given}  # the config file is read once
     paths, options = resolve_run_inputs(inputs, config=False, settings=merged)
     thresholds, _ = _split_gate_settings(merged)
-    prepared = prepare(paths, options)
+    prepared = prepare(paths, options, votes=votes)
     result, samples = _result_and_samples(prepared, output_dir, samples_per_reason)
+    settings["align"] = align or "exact"
     gates = _gates(thresholds, prepared, result.class_stats, result.summary, settings)
     return ValidationReport(
         inputs=tuple(str(p) for p in paths),
@@ -105,6 +114,7 @@ def validate(
         gates=tuple(gates),
         classes=prepared.classes,
         notices=prepared.vocabulary.notices,
+        config=prepared.options.config_file,
     )
 
 
@@ -115,7 +125,8 @@ def _result_and_samples(
     if output_dir is None:
         counts, samples = inspect(prepared, samples_per_reason=samples_per_reason)
         return result_of(prepared, counts, None), samples
-    with atomic_directory(output_dir) as staging:
+    inputs = [source.path for source in prepared.sources]
+    with atomic_directory(output_dir, inputs=inputs) as staging:
         result = execute(prepared, staging)
         samples = (
             pl.scan_parquet(staging / REJECTS)
@@ -203,8 +214,10 @@ def _baseline_gates(
     t: Thresholds, counts: ClassCounts, settings: dict[str, Any]
 ) -> list[GateResult]:
     assert t.baseline is not None
+    settings = dict(settings)
+    align = settings.pop("align", "exact")
     base = load_class_counts(t.baseline, settings=settings)
-    drift = _drift(base, counts)
+    drift = _drift(base, counts, align=align)
     return [
         evaluate_threshold(
             "max_linf",
@@ -222,8 +235,20 @@ def _baseline_gates(
     ]
 
 
-def _drift(a: ClassCounts, b: ClassCounts) -> Any:
-    """Drift between two sides, aligned on the union of their class names."""
+def _drift(a: ClassCounts, b: ClassCounts, *, align: Align = "exact") -> Any:
+    """Drift between two sides, matched by class name. Sides with different classes are
+    an error naming them, unless ``align="union"`` (a class absent on a side counts 0)."""
+    if align not in ("exact", "union"):
+        raise ConfigError(f"align={align!r}: use exact or union.")
+    only_a = [c for c in a.classes if c not in b.classes]
+    only_b = [c for c in b.classes if c not in a.classes]
+    if (only_a or only_b) and align == "exact":
+        raise VocabularyError(
+            f"{a.label} and {b.label} have different classes: only in {a.label}: "
+            f"{', '.join(only_a) or '(none)'}; only in {b.label}: {', '.join(only_b) or '(none)'}. "
+            "Pass --classes to read both with one vocabulary, or --align union to compare "
+            "over the union of the classes (a class absent on one side counts 0 there)."
+        )
     classes = list(dict.fromkeys([*a.classes, *b.classes]))
     lookup_a = dict(zip(a.classes, a.counts, strict=True))
     lookup_b = dict(zip(b.classes, b.counts, strict=True))
@@ -297,12 +322,18 @@ def compare(
     split_b: str | None = None,
     max_linf: float | None = None,
     max_jsd: float | None = None,
+    align: Align = "exact",
     config: str | Path | bool = True,
     **settings: Any,
 ) -> CompareReport:
     """Class-prior drift from ``a`` to ``b`` (datasets, output directories, class stats).
 
-    With ``b`` omitted, compares two splits of ``a`` (``split_a`` and ``split_b``).
+    With ``b`` omitted, compares two splits of ``a`` (``split_a`` and ``split_b``; one
+    of them may be left out to compare a split with the whole of ``a``): one side and
+    no splits is a :class:`~labelprep.errors.ConfigError`. The two sides must have the
+    same classes (in any order), else a :class:`~labelprep.errors.VocabularyError`
+    names the classes found on one side only; ``align="union"`` compares them over the
+    union of their classes instead, a class absent on one side counting 0 there.
     A gate fails when its distance is strictly above its threshold. Datasets are read
     with the options of :func:`labelprep.run` (``settings``, then the config file).
 
@@ -313,12 +344,17 @@ def compare(
     >>> round(report.drift.linf, 4) > 0
     True
     """
+    if b is None and split_a == split_b:
+        raise ConfigError(
+            f"compare needs two sides: give B, or two different splits of {a} "
+            "(--split-a and --split-b)."
+        )
     column = COUNT_COLUMNS[settings.get("count_by") or "soft"]
     stats_a = load_stats(a, settings=settings, config=config)
     stats_b = stats_a if b is None else load_stats(b, settings=settings, config=config)
     side_a = _counts_of_split(stats_a, str(a), split_a, column)
     side_b = _counts_of_split(stats_b, str(b if b is not None else a), split_b, column)
-    drift = _drift(side_a, side_b)
+    drift = _drift(side_a, side_b, align=align)
     gates = (
         evaluate_threshold(
             "max_linf",

@@ -13,7 +13,7 @@ datasets of different sizes compare by their class proportions only.
 
 :class:`CompareReport` is ``labelprep compare``'s result: the drift plus its gates' verdicts,
 rendered by :data:`COMPARE_FORMATS` (the JSON, GitHub and JUnit renderers are shared with
-``validate``, in :mod:`labelprep.gate`).
+``validate``, in :mod:`labelprep.gate`); data-derived text is rendered safe for CI logs.
 """
 
 from __future__ import annotations
@@ -27,16 +27,10 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from labelprep.console import safe
 from labelprep.errors import ConfigError
-from labelprep.gate import (
-    GateResult,
-    _gate_lines,
-    _headline,
-    _num,
-    format_github,
-    format_json,
-    format_junit,
-)
+from labelprep.gate import format_github, format_json, format_junit
+from labelprep.verdict import GateResult, _gate_lines, _headline, _num
 
 __all__ = [
     "COMPARE_FORMATS",
@@ -290,18 +284,20 @@ def format_compare_text(report: CompareReport) -> str:
     L-infinity 0.25 (class cat); Jensen-Shannon divergence 0.0487949 (base 2)
     """
     d = report.drift
-    width = max([5, *map(len, d.classes)])
+    names = [safe(c) for c in d.classes]
+    width = max([5, *map(len, names)])
     lines = [f"{_headline('compare', report.passed)} (a = {report.a}, b = {report.b})"]
     lines += _gate_lines(report.gates)
     lines.append(f"{'class':<{width}} {'a':>7} {'b':>7} {'b - a':>7}")
-    for c, a, b, diff in zip(d.classes, d.prior_a, d.prior_b, d.difference, strict=True):
+    rows = zip(d.classes, names, d.prior_a, d.prior_b, d.difference, strict=True)
+    for c, name, a, b, diff in rows:
         mark = " *" if c == d.linf_class else ""
-        lines.append(f"{c:<{width}} {a:>7.4f} {b:>7.4f} {diff:>+7.4f}{mark}")
+        lines.append(f"{name:<{width}} {a:>7.4f} {b:>7.4f} {diff:>+7.4f}{mark}")
     lines.append(
         f"L-infinity {_num(d.linf)} (class {d.linf_class}); "
         f"Jensen-Shannon divergence {_num(d.jsd)} (base 2)"
     )
-    return "\n".join(lines)
+    return "\n".join(safe(line) for line in lines)
 
 
 def format_compare_json(report: CompareReport) -> str:

@@ -5,10 +5,12 @@ reader per file by extension (or ``input_format``), checks the columns, and
 returns a :class:`~polars.LazyFrame` whose columns are
 
 ``__source``, ``__row``
-    provenance: the path as given, and the line number for text formats
-    (CSV/TSV header is line 1, so the first record is line 2; JSONL line 1 is
-    the first record) or the 1-based row number for Parquet.
-``id``, ``split`` and the kept columns
+    provenance: the path as given, and the physical line where the record starts
+    for text formats (CSV/TSV header is line 1; blank lines count) or the 1-based
+    row number for Parquet (:mod:`labelprep.readers`).
+``id``
+    the id in the run's one id type (:mod:`labelprep.idtypes`).
+``split`` and the kept columns
     passed through (``split`` as String).
 ``__raw_label``, ``__raw_probs``, ``__raw_excluded``, ``__raw_candidates``
     the evidence columns as read (null when the file lacks the column);
@@ -21,15 +23,20 @@ from __future__ import annotations
 
 import glob as globlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import polars as pl
 
 from labelprep.config import InputFormat, Options
-from labelprep.errors import ColumnNotFoundError, InputError
+from labelprep.errors import ColumnNotFoundError, ConfigError, InputError
+from labelprep.idtypes import id_expr, natural_id_type, run_id_type
+from labelprep.interrupts import run_interruptibly
+from labelprep.readers import ROW as _ROW
+from labelprep.readers import Read, first_line, read_text
 
-SOURCE, ROW, FILE = "__source", "__row", "__file"
+SOURCE, FILE = "__source", "__file"
+ROW = _ROW  # provenance: the physical line or Parquet row (labelprep.readers)
 RAW_LABEL, RAW_PROBS = "__raw_label", "__raw_probs"
 RAW_EXCLUDED, RAW_CANDIDATES = "__raw_excluded", "__raw_candidates"
 VOTES, PRE_REASON = "__votes", "__pre_reason"  # set on rows that come from vote files
@@ -43,7 +50,6 @@ EXTENSIONS: dict[str, InputFormat] = {
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
 }
-_TEXT_PROBE_BYTES = 1 << 16
 
 
 def raw_class_column(index: int) -> str:
@@ -61,10 +67,42 @@ class InputFile:
     schema: pl.Schema
     index: int = 0
     """Position of the file among the run's inputs (orders rows across files)."""
+    id_dtype: pl.DataType = field(default_factory=pl.String)
+    """Type of ``id`` in the canonical frame: the run's one id type (:mod:`labelprep.idtypes`)."""
+    id_note: str | None = None
+    inferred: pl.Schema | None = None
+    """JSONL: the types Polars infers (the columns themselves are read as text)."""
+    read_path: str = ""
+    """Where the bytes are read: the file, or its normalised copy (:mod:`labelprep.textscan`)."""
+    raw: pl.LazyFrame | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def types(self) -> pl.Schema:
+        """The column types the user's own reader gives (``schema`` holds what labelprep
+        reads: text for CSV/TSV/JSONL)."""
+        return self.inferred if self.inferred is not None else self.schema
+
+    def head(self, names: Sequence[str], n: int) -> pl.DataFrame:
+        """The first ``n`` rows of some columns as read (text for text formats)."""
+        if self.raw is None:
+            raise InputError(f"{self.path}: the file was not opened.")
+        return collect_all([self.raw.select(list(names)).head(n)])[0]
+
+    def typed(self) -> pl.LazyFrame:
+        """The file with the types the user's own reader infers (Parquet, JSONL)."""
+        if self.format == "jsonl":
+            return pl.scan_ndjson(self.read_path or self.path, infer_schema_length=None)
+        if self.format == "parquet":
+            return pl.scan_parquet(self.path)
+        if self.raw is None:
+            raise InputError(f"{self.path}: the file was not opened.")
+        return self.raw
 
 
-def resolve_paths(inputs: Sequence[str | Path]) -> list[str]:
-    """Expand globs; every plain path must exist. Order is kept, duplicates dropped."""
+def resolve_paths(inputs: Sequence[str | Path]) -> tuple[list[str], tuple[str, ...]]:
+    """Expand globs; every plain path must exist. Order is kept; a file named again under
+    another spelling (relative/absolute, ``..``, a symlink, an overlapping glob) is read
+    once, under its first spelling, with a notice."""
     paths: list[str] = []
     for item in inputs:
         text = str(item)
@@ -72,7 +110,7 @@ def resolve_paths(inputs: Sequence[str | Path]) -> list[str]:
             matches = sorted(globlib.glob(text, recursive=True))
             if not matches:
                 raise InputError(f"{text}: the pattern matches no file.")
-            paths.extend(matches)
+            paths.extend(m for m in matches if not Path(m).is_dir())
         elif not Path(text).exists():
             raise InputError(f"{text}: no such file.")
         elif Path(text).is_dir():
@@ -81,7 +119,15 @@ def resolve_paths(inputs: Sequence[str | Path]) -> list[str]:
             paths.append(text)
     if not paths:
         raise InputError("no input files were given.")
-    return list(dict.fromkeys(paths))
+    first: dict[Path, str] = {}
+    notices: list[str] = []
+    for path in paths:
+        real = Path(path).resolve()
+        if real not in first:
+            first[real] = path
+        elif first[real] != path:
+            notices.append(f"{path} is the same file as {first[real]}; it is read once.")
+    return list(first.values()), tuple(dict.fromkeys(notices))
 
 
 def detect_format(path: str, override: InputFormat | None = None) -> InputFormat:
@@ -98,75 +144,83 @@ def detect_format(path: str, override: InputFormat | None = None) -> InputFormat
     )
 
 
-def _check_text_file(path: str) -> None:
-    """Catch empty files and wrong encodings before any output is written."""
-    size = Path(path).stat().st_size
-    if size == 0:
-        raise InputError(f"{path}: the file is empty.")
-    with open(path, "rb") as handle:
-        head = handle.read(_TEXT_PROBE_BYTES)
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head:
-        raise InputError(
-            f"{path}: the file is not UTF-8 (it looks like UTF-16); re-save it as UTF-8."
-        )
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if exc.start < len(head) - 4:  # not just a character cut at the probe's end
-            raise InputError(
-                f"{path}: the file is not valid UTF-8 (byte {exc.start}: "
-                f"{head[exc.start : exc.start + 1]!r}); re-save it as UTF-8."
-            ) from exc
-
-
-def _scan_one(path: str, fmt: InputFormat, options: Options) -> pl.LazyFrame:
+def _read(path: str, fmt: InputFormat, options: Options) -> Read:
     if fmt == "parquet":
-        return pl.scan_parquet(path, row_index_name=ROW, row_index_offset=1)
-    _check_text_file(path)
-    if fmt == "jsonl":
-        return pl.scan_ndjson(
-            path, row_index_name=ROW, row_index_offset=1, infer_schema_length=None
-        )
-    return pl.scan_csv(
-        path,
-        separator="\t" if fmt == "tsv" else ",",
-        infer_schema=False,
-        row_index_name=ROW,
-        row_index_offset=2,
-        encoding="utf8",
-        raise_if_empty=True,
-    )
+        lf = pl.scan_parquet(path, row_index_name=ROW, row_index_offset=1)
+        schema = lf.collect_schema()
+        return Read(lf, pl.Schema({k: v for k, v in schema.items() if k != ROW}))
+    if Path(path).stat().st_size == 0:
+        raise InputError(f"{path}: the file is empty.")
+    return read_text(path, fmt, options)
 
 
 def open_input(path: str, options: Options, *, index: int = 0) -> tuple[InputFile, pl.LazyFrame]:
     """Scan one file and read its schema; file-level problems raise :class:`InputError`."""
     fmt = detect_format(path, options.input_format)
     try:
-        lf = _scan_one(path, fmt, options)
-        schema = lf.collect_schema()
-    except InputError:
+        read = _read(path, fmt, options)
+    except (InputError, ConfigError):
         raise
     except (pl.exceptions.PolarsError, OSError) as exc:
-        raise InputError(f"{path}: cannot read it as {fmt}: {_first_line(exc)}") from exc
-    columns = tuple(name for name in schema.names() if name != ROW)
+        raise InputError(f"{path}: cannot read it as {fmt}: {first_line(exc)}") from exc
+    if options.id_from_row:
+        read = _row_ids(path, read, options.columns.id)
+    columns = tuple(read.schema.names())
     if options.columns.id not in columns:
         raise ColumnNotFoundError.from_missing_and_available(
             options.columns.id, columns, source=path, role="id"
         )
-    return InputFile(path, fmt, columns, schema, index), lf
+    id_type, note = natural_id_type(path, fmt, read, options.columns.id)
+    source = InputFile(
+        path,
+        fmt,
+        columns,
+        read.schema,
+        index,
+        id_type,
+        note,
+        inferred=read.inferred,
+        read_path=read.read_path or path,
+        raw=read.frame,
+    )
+    return source, read.frame
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+def _row_ids(path: str, read: Read, name: str) -> Read:
+    """``id_from_row``: the row (line) number becomes the id column."""
+    if name in read.schema:
+        raise InputError(
+            f"{path}: --id-from-row, but the file already has a column {name!r}; "
+            "pass --id-column with another name."
+        )
+    frame = read.frame.with_columns(pl.col(ROW).cast(pl.Int64).alias(name))
+    schema = pl.Schema({name: pl.Int64(), **read.schema})
+    inferred = None if read.inferred is None else pl.Schema({name: pl.Int64(), **read.inferred})
+    return replace(read, frame=frame, schema=schema, inferred=inferred)
+
+
+def open_inputs(
+    inputs: Sequence[str | Path], options: Options
+) -> tuple[list[tuple[InputFile, pl.LazyFrame]], tuple[str, ...]]:
+    """Open every input once; the ids get one type across the run. Returns notices."""
+    paths, notices = resolve_paths(inputs)
+    opened = [open_input(p, options, index=i) for i, p in enumerate(paths)]
+    id_type, id_notices = run_id_type([source for source, _ in opened])
+    opened = [(replace(source, id_dtype=id_type), lf) for source, lf in opened]
+    return opened, (*notices, *id_notices)
 
 
 def _as_string_list(expr: pl.Expr, dtype: pl.DataType, delimiter: str) -> pl.Expr:
     """A list-of-strings view of a list column or a delimited string column."""
     if isinstance(dtype, (pl.List, pl.Array)):
         return expr.cast(pl.List(pl.String)).list.eval(pl.element().str.strip_chars())
+    # Text is parsed per row: "a|b", or a JSON/Python list "[0.1, 0.9]" (JSONL list
+    # values arrive as their JSON text), whose commas separate the items.
     text = expr.cast(pl.String).str.strip_chars()
-    items = text.str.strip_chars("[]").str.split(delimiter)
+    bracketed = text.str.starts_with("[") & text.str.ends_with("]")
+    inner = text.str.strip_prefix("[").str.strip_suffix("]")
+    inner = pl.when(bracketed).then(inner.str.replace_all(",", delimiter, literal=True))
+    items = inner.otherwise(text).str.split(delimiter)
     items = items.list.eval(pl.element().str.strip_chars().str.strip_chars("'\""))
     return (
         pl.when(text.is_null())
@@ -194,7 +248,7 @@ def canonical_frame(
         pl.lit(source.path, dtype=pl.String).alias(SOURCE),
         pl.lit(source.index, dtype=pl.Int64).alias(FILE),
         pl.col(ROW).cast(pl.Int64),
-        pl.col(cols.id).alias("id"),
+        id_expr(cols.id, schema[cols.id], source.id_dtype),
         raw(cols.label).cast(pl.String).str.strip_chars().alias(RAW_LABEL),
         raw_list(cols.probs).alias(RAW_PROBS),
         raw_list(cols.excluded).alias(RAW_EXCLUDED),
@@ -252,6 +306,6 @@ def collect_all(frames: Sequence[pl.LazyFrame]) -> list[pl.DataFrame]:
     """Run queries over the inputs; a data problem met while reading (a bad byte deep in
     a file, a type that changes mid-file) becomes an :class:`InputError`."""
     try:
-        return pl.collect_all(frames)
+        return run_interruptibly(lambda: pl.collect_all(frames))
     except pl.exceptions.PolarsError as exc:
-        raise InputError(f"cannot read the input: {_first_line(exc)}") from exc
+        raise InputError(f"cannot read the input: {first_line(exc)}") from exc

@@ -1,73 +1,143 @@
-"""The output directory: written to a temporary sibling, then moved into place.
+"""The output files: hashing, Parquet metadata and layout, the manifest, the reports.
 
-A failed or interrupted run leaves no partial output set: either the previous
-contents of the directory, or the complete new set.
+Where they are written (a staging directory replacing the output directory whole, and
+only labelprep's own) is :mod:`labelprep.outdir`.
 """
 
 from __future__ import annotations
 
 import base64
+import errno
 import hashlib
 import json
-import shutil
-import tempfile
-from collections.abc import Iterator, Sequence
+import os
+import re
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from labelprep.errors import ConfigError
+from labelprep.errors import ConfigError, InputError, OutputError, display_path
+from labelprep.outdir import (
+    ANNOTATORS,
+    CLASS_STATS,
+    MANIFEST,
+    MARKER_KEY,
+    OUTPUT_FILES,
+    OUTPUT_FORMAT,
+    REJECTS,
+    REPORT_HTML,
+    REPORT_MD,
+    STAGING_MARK,
+    TARGETS,
+    atomic_directory,
+)
 
-MANIFEST = "manifest.json"
-TARGETS = "targets.parquet"
-REJECTS = "rejects.parquet"
-CLASS_STATS = "class_stats.parquet"
-ANNOTATORS = "annotators.parquet"
+__all__ = [
+    "ANNOTATORS",
+    "CLASS_STATS",
+    "MANIFEST",
+    "OUTPUT_FILES",
+    "REJECTS",
+    "TARGETS",
+    "Hasher",
+    "atomic_directory",
+    "row_group_rows",
+    "sha256_file",
+    "sink_parquet",
+    "write_json",
+    "write_parquet",
+]
+
 _CHUNK = 1 << 20
+ROW_GROUP_BYTES = 64 << 20
+"""Target size of a Parquet row group; the row count follows from the schema alone, so
+that the same data gives the same file however many threads wrote it."""
 
 
-@contextmanager
-def atomic_directory(out_dir: str | Path) -> Iterator[Path]:
-    """Yield an empty temporary directory that replaces ``out_dir`` on success.
+def row_group_rows(schema: pl.Schema) -> int:
+    """Rows per row group of a file with ``schema``: a fixed function of the schema (a
+    multiple of 4096 between 4096 and 262144), never of the thread count or batching."""
+    width = sum(_bytes_per_value(dtype) for dtype in schema.values())
+    rows = ROW_GROUP_BYTES // max(width, 1)
+    return int(min(max(rows // 4096 * 4096, 4096), 1 << 18))
 
-    ``out_dir`` may not exist, be empty, or hold a previous labelprep output
-    (it has a ``manifest.json``); anything else is refused rather than deleted.
-    """
-    final = Path(out_dir)
-    _check_replaceable(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
+
+def _bytes_per_value(dtype: Any) -> int:
+    if isinstance(dtype, pl.Array):
+        return dtype.size * _bytes_per_value(dtype.inner)
+    if isinstance(dtype, pl.List):
+        return 8 * _bytes_per_value(dtype.inner)
+    if dtype == pl.Boolean:
+        return 1
+    if dtype.is_numeric() or dtype.is_temporal():
+        return 8
+    return 32  # strings and anything else: a guess, the same on every machine
+
+
+def write_parquet(
+    frame: pl.DataFrame,
+    path: Path,
+    *,
+    metadata: dict[str, str] | None = None,
+    compression: str = "zstd",
+) -> None:
+    """``frame.write_parquet`` with the fixed row-group layout of :func:`row_group_rows`."""
+    codec: Any = compression
     try:
-        yield staging
-        _swap_into_place(staging, final)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        frame.write_parquet(
+            path,
+            metadata=metadata,
+            compression=codec,
+            row_group_size=row_group_rows(frame.schema),
+        )
+    except (OSError, pl.exceptions.PolarsError) as exc:  # disk full, read-only...
+        raise OutputError(_write_failure(path, exc)) from exc
+
+
+_WRITE_ERRNOS = frozenset(
+    {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO}
+)
+_OS_ERROR = re.compile(r"os error (\d+)")
+
+
+def sink_parquet(
+    frame: pl.LazyFrame, path: Path, *, metadata: dict[str, str], compression: str = "snappy"
+) -> None:
+    """Stream a frame to Parquet with the fixed row-group layout of :func:`row_group_rows`.
+
+    A data problem met on the way is an :class:`~labelprep.errors.InputError` (reading);
+    a failure to write ``path`` (disk full, read-only, permission) an
+    :class:`~labelprep.errors.OutputError` naming it.
+    """
+    from labelprep.ingest import collect_all
+
+    codec: Any = compression
+    rows = row_group_rows(frame.collect_schema())
+    query = frame.sink_parquet(
+        path, metadata=metadata, compression=codec, row_group_size=rows, lazy=True
+    )
+    try:
+        collect_all([query])
+    except OSError as exc:  # Polars could not open the file
+        raise OutputError(_write_failure(path, exc)) from exc
+    except InputError as exc:
+        cause = exc.__cause__
+        found = _OS_ERROR.search(str(cause)) if cause is not None else None
+        if found is not None and int(found[1]) in _WRITE_ERRNOS:
+            raise OutputError(_write_failure(path, cause)) from exc
         raise
 
 
-def _check_replaceable(final: Path) -> None:
-    if not final.exists():
-        return
-    if not final.is_dir():
-        raise ConfigError(f"{final}: the output path exists and is not a directory.")
-    if any(final.iterdir()) and not (final / MANIFEST).is_file():
-        raise ConfigError(
-            f"{final}: the output directory is not empty and holds no labelprep "
-            f"{MANIFEST}; choose another -o directory or empty this one."
-        )
-
-
-def _swap_into_place(staging: Path, final: Path) -> None:
-    backup = None
-    if final.exists():
-        backup = final.with_name(f".{final.name}.old-{staging.name}")
-        final.rename(backup)
-    staging.rename(final)
-    if backup is not None:
-        shutil.rmtree(backup, ignore_errors=True)
+def _write_failure(path: Path, exc: BaseException | None) -> str:
+    code = exc.errno if isinstance(exc, OSError) else None
+    if code is None:
+        found = _OS_ERROR.search(str(exc))
+        code = int(found[1]) if found is not None else None
+    reason = os.strerror(code) if code is not None else str(exc).strip().splitlines()[0]
+    return f"cannot write {display_path(path)}: {reason}."
 
 
 def sha256_file(path: str | Path) -> str:
@@ -104,8 +174,12 @@ class Hasher:
 
 
 def write_json(path: Path, data: Any) -> None:
-    """Deterministic, human-readable JSON."""
-    path.write_text(json.dumps(data, indent=2, sort_keys=False, allow_nan=False) + "\n")
+    """Deterministic, human-readable JSON. A ``manifest.json`` gets the marker that
+    proves the directory is labelprep's output (``"labelprep_output": 1`` first)."""
+    if path.name == MANIFEST and isinstance(data, dict):
+        data = {MARKER_KEY: OUTPUT_FORMAT, **data}
+    text = json.dumps(data, indent=2, sort_keys=False, allow_nan=False) + "\n"
+    path.write_text(text, encoding="utf-8")
 
 
 def parquet_metadata(
@@ -177,13 +251,15 @@ def output_entries(folder: Path, hasher: Hasher | None = None) -> list[dict[str,
     return [
         {"path": path.name, "bytes": path.stat().st_size, "sha256": digest(path)}
         for path in sorted(folder.iterdir())
-        if path.name != MANIFEST
+        if path.name not in (MANIFEST, STAGING_MARK)
     ]
 
 
 def write_reports(folder: Path, stats: pl.DataFrame, summary: dict[str, Any]) -> None:
     """``report.md`` and ``report.html`` of a run."""
     from labelprep.rendering import render_html, render_markdown
+    from labelprep.report_inputs import with_run_files
 
-    (folder / "report.md").write_text(render_markdown(stats, summary), encoding="utf-8")
-    (folder / "report.html").write_text(render_html(stats, summary), encoding="utf-8")
+    summary = with_run_files(folder, summary)
+    (folder / REPORT_MD).write_text(render_markdown(stats, summary), encoding="utf-8")
+    (folder / REPORT_HTML).write_text(render_html(stats, summary), encoding="utf-8")

@@ -1,7 +1,8 @@
 """The story of a run: scan -> vocabulary -> plan -> one streaming pass -> outputs.
 
-1. :func:`prepare` scans every input lazily, aggregates vote files, fixes the class
-   vocabulary and builds the target plan. Ids are assumed unique (checked by the main
+1. :func:`prepare` scans every input lazily, lets :mod:`labelprep.roles` say what it
+   means (column roles, vote files, the class vocabulary), aggregates the votes and
+   builds the target plan. Ids are assumed unique (checked by the main
    pass); with votes or ``partial="prior"`` a pass over the id column finds repeats
    first, and for ``partial="prior"`` a pass estimates the prior from the fully
    labelled rows.
@@ -13,7 +14,8 @@
    pass over the ids looks for repeats and, if there are any, the main pass runs
    again knowing them. With ``sample_weight`` a counting pass comes first, since the
    weights are needed to write the targets. Then ``class_stats.parquet``, the reports
-   and ``manifest.json`` (inputs and targets are hashed on a background thread).
+   and ``manifest.json`` (:mod:`labelprep.summary`; inputs and targets are hashed on
+   a background thread).
 3. :func:`labelprep.api.run` wraps that in an atomic output directory.
 """
 
@@ -23,54 +25,43 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 
-from labelprep import __version__
 from labelprep.batches import RowTap, as_written, output_schema, tap_inputs
-from labelprep.config import Columns, Options
+from labelprep.config import Options
 from labelprep.duplicates import DuplicateIds, find_duplicate_ids
-from labelprep.errors import ColumnNotFoundError, InputError
+from labelprep.errors import InputError
 from labelprep.ingest import (
     FILE,
     ROW,
     InputFile,
-    canonical_frame,
     check_keep_columns,
     collect_all,
-    open_input,
-    raw_class_column,
-    resolve_paths,
+    open_inputs,
     with_missing_columns,
 )
 from labelprep.outputs import (
     ANNOTATORS,
     CLASS_STATS,
-    MANIFEST,
     REJECTS,
     TARGETS,
     Hasher,
-    output_entries,
     parquet_metadata,
-    sha256_file,
-    write_json,
+    sink_parquet,
+    write_parquet,
     write_reports,
 )
+from labelprep.prior import PriorEstimate, estimate_prior, prior_sums
 from labelprep.rejects import REJECT_COLUMNS, reject_rows
+from labelprep.roles import Meaning, interpret, target_plan
 from labelprep.schema import class_stats_schema, targets_schema
-from labelprep.stats import RowCounts, class_counts, row_summary
-from labelprep.targets import TargetPlan, accepted, build_targets, rejected, target
-from labelprep.vocab import Vocabulary, resolve_vocabulary
-from labelprep.votes import (
-    AggregatedVotes,
-    VoteSettings,
-    aggregate_files,
-    is_vote_file,
-    long_votes,
-    vocabulary_frame,
-)
-from labelprep.weights import add_weights, dataset_summary
+from labelprep.stats import RowCounts, class_counts
+from labelprep.summary import RunResult, fallback_notices, summarize, write_manifest
+from labelprep.targets import TargetPlan, accepted, build_targets, rejected
+from labelprep.vocab import Vocabulary
+from labelprep.votes import VOTE_COLUMNS, AggregatedVotes, VoteSettings, aggregate_files
+from labelprep.weights import add_weights
 
 
 @dataclass(frozen=True)
@@ -84,6 +75,8 @@ class Prepared:
     has_split: bool
     options: Options
     votes: AggregatedVotes | None = None
+    prior: PriorEstimate | None = None
+    """The prior of ``partial="prior"`` and where it came from."""
     rows_read: tuple[int, ...] = ()
     """Rows of each input as read (votes for a vote file), counted apart from the passes."""
     vote_files: frozenset[int] = frozenset()
@@ -120,143 +113,60 @@ def prepare(
     With ``only_votes`` every input must be one.
     """
     votes = votes or VoteSettings()
-    opened = _open_all(inputs, options)
-    is_votes = [is_vote_file(source, options, votes) for source, _ in opened]
-    plain = [(s, lf) for (s, lf), v in zip(opened, is_votes, strict=True) if not v]
-    if only_votes:
-        _require_votes([source for source, _ in plain], options)
-    voted = [
-        long_votes(s, lf, options, votes) for (s, lf), v in zip(opened, is_votes, strict=True) if v
-    ]
-    bare = [canonical_frame(s, lf, class_columns=[], options=options) for s, lf in plain]
-    bare += [vocabulary_frame(frame) for frame in voted]
-    vocabulary = resolve_vocabulary([s for s, _ in plain], bare, options)
-    frames = [_canonical(source, lf, vocabulary, options) for source, lf in plain]
-    aggregated = None
-    if voted:
-        aggregated = aggregate_files(voted, vocabulary.classes, vocabulary.index_of(), votes)
-        frames.append(aggregated.canonical)
-    frame = with_missing_columns(pl.concat(frames, how="diagonal_relaxed"), len(vocabulary.classes))
-    kinds = _input_kinds([s for s, _ in plain], vocabulary, options, has_votes=bool(voted))
+    opened, read_notices = _open_all(inputs, options)
+    meaning = interpret(opened, options, votes, only_votes=only_votes)
+    vocabulary = replace(meaning.vocabulary, notices=(*read_notices, *meaning.vocabulary.notices))
+    frame, aggregated = _one_frame(meaning, votes)
     # Ids are checked up front only where accepted rows are needed before the main pass
     # (the prior of partial=prior) or where votes decide which rows own their id.
-    check_ids = "votes" in kinds or options.partial == "prior"
+    check_ids = "votes" in meaning.kinds or options.partial == "prior"
     prepared = Prepared(
         sources=tuple(source for source, _ in opened),
         vocabulary=vocabulary,
         frame=frame,
-        plan=_plan(frame, vocabulary, options, kinds, check_ids=check_ids),
+        plan=target_plan(frame, meaning, options, duplicates=_ids(frame, check=check_ids)),
         has_split="split" in frame.collect_schema(),
         options=options,
         votes=aggregated,
         rows_read=tuple(
             int(f.item()) for f in collect_all([lf.select(pl.len()) for _, lf in opened])
         ),
-        vote_files=frozenset(s.index for (s, _), v in zip(opened, is_votes, strict=True) if v),
+        vote_files=meaning.vote_files,
         ids_checked=check_ids,
     )
     if options.partial == "prior":
         prior = labelled_prior(prepared)
-        prepared = replace(prepared, plan=replace(prepared.plan, prior=prior))
+        plan = replace(prepared.plan, prior=prior.weights)
+        prepared = replace(prepared, plan=plan, prior=prior)
     return prepared
+
+
+def _one_frame(
+    meaning: Meaning, votes: VoteSettings
+) -> tuple[pl.LazyFrame, AggregatedVotes | None]:
+    """Every input as one canonical frame, the votes of the vote files aggregated."""
+    classes, frames, aggregated = meaning.vocabulary.classes, list(meaning.frames), None
+    if meaning.votes:
+        index_of = meaning.vocabulary.index_of()
+        aggregated = aggregate_files(meaning.votes, classes, index_of, votes)
+        frames.append(aggregated.canonical)
+    return with_missing_columns(pl.concat(frames, how="diagonal_relaxed"), len(classes)), aggregated
+
+
+def _ids(frame: pl.LazyFrame, *, check: bool) -> DuplicateIds:
+    """The repeated ids (a pass over the ids), or none assumed."""
+    return find_duplicate_ids(frame) if check else DuplicateIds.none(frame.collect_schema()["id"])
 
 
 def _open_all(
     inputs: Sequence[str | Path], options: Options
-) -> list[tuple[InputFile, pl.LazyFrame]]:
-    """Open every input (paths and globs) and check the columns named by the options."""
-    opened = [open_input(p, options, index=i) for i, p in enumerate(resolve_paths(inputs))]
+) -> tuple[list[tuple[InputFile, pl.LazyFrame]], tuple[str, ...]]:
+    """Open every input (paths and globs, each file once) and check the columns named by
+    the options. Returns the notices of reading (a file named twice, the id type)."""
+    opened, notices = open_inputs(inputs, options)
     for source, _ in opened:
         check_keep_columns(source, options.keep)
-    _check_named_roles([source for source, _ in opened], options)
-    return opened
-
-
-def _plan(
-    frame: pl.LazyFrame,
-    vocabulary: Vocabulary,
-    options: Options,
-    kinds: frozenset[str],
-    *,
-    check_ids: bool,
-) -> TargetPlan:
-    schema = frame.collect_schema()
-    duplicates = find_duplicate_ids(frame) if check_ids else DuplicateIds.none(schema["id"])
-    return TargetPlan(
-        classes=vocabulary.classes,
-        index_of=vocabulary.index_of(),
-        options=options,
-        raw_is_string=tuple(
-            schema.get(raw_class_column(i)) == pl.String for i in range(len(vocabulary.classes))
-        ),
-        kinds=kinds,
-        duplicates=duplicates,
-        id_is_text=not schema["id"].is_numeric(),
-    )
-
-
-def _require_votes(not_votes: Sequence[InputFile], options: Options) -> None:
-    if not_votes:
-        source = not_votes[0]
-        error = ColumnNotFoundError.from_missing_and_available(
-            options.columns.annotator, source.columns, source=source.path, role="annotator"
-        )
-        raise ColumnNotFoundError(
-            f"{error} A vote file has one row per vote (id, annotator, label): pass "
-            "--annotator-column NAME, or --layout wide for one column per annotator."
-        )
-
-
-def _check_named_roles(sources: Sequence[InputFile], options: Options) -> None:
-    """A column role renamed on purpose (``--label-column lable``) must exist somewhere."""
-    defaults = Columns()
-    for role, name in vars(options.columns).items():
-        if role == "id" or name == getattr(defaults, role):
-            continue
-        if not any(name in source.columns for source in sources):
-            available = dict.fromkeys(c for source in sources for c in source.columns)
-            raise ColumnNotFoundError.from_missing_and_available(
-                name, available, source=", ".join(s.path for s in sources), role=role
-            )
-
-
-def _input_kinds(
-    sources: Sequence[InputFile], vocabulary: Vocabulary, options: Options, *, has_votes: bool
-) -> frozenset[str]:
-    """The kinds of evidence the inputs can carry (the target plan skips the others)."""
-    cols = options.columns
-    roles = {
-        "list": cols.probs,
-        "label": cols.label,
-        "excluded": cols.excluded,
-        "candidates": cols.candidates,
-    }
-    kinds = {kind for kind, name in roles.items() for s in sources if name in s.columns}
-    if any(any(vocabulary.class_columns[s.path]) for s in sources):
-        kinds.add("wide")
-    if has_votes:
-        kinds |= {"votes", "list", "label"}
-    return frozenset(kinds)
-
-
-def _canonical(
-    source: InputFile, lf: pl.LazyFrame, vocabulary: Vocabulary, options: Options
-) -> pl.LazyFrame:
-    columns = vocabulary.class_columns[source.path]
-    _check_class_columns(source, vocabulary.classes, columns)
-    return canonical_frame(source, lf, class_columns=columns, options=options)
-
-
-def _check_class_columns(
-    source: InputFile, classes: Sequence[str], columns: Sequence[str | None]
-) -> None:
-    """A file with some class columns must have all of them."""
-    present = [c for c in columns if c is not None]
-    if present and len(present) < len(columns):
-        missing = next(c for c, col in zip(classes, columns, strict=True) if col is None)
-        raise ColumnNotFoundError.from_missing_and_available(
-            missing, source.columns, source=source.path, role="probability"
-        )
+    return opened, notices
 
 
 def targets_frame(prepared: Prepared) -> pl.LazyFrame:
@@ -264,13 +174,13 @@ def targets_frame(prepared: Prepared) -> pl.LazyFrame:
     return build_targets(prepared.frame, prepared.plan)
 
 
-def labelled_prior(prepared: Prepared) -> tuple[float, ...]:
-    """Class prior from the accepted rows with probabilities or a known class."""
-    full = accepted(targets_frame(prepared)).filter(pl.col("__has_p") | pl.col("__has_y"))
-    sums = collect_all([full.select([target(i).sum() for i in range(len(prepared.classes))])])[0]
-    values = [float(v or 0.0) for v in sums.row(0)]
-    total = sum(values)
-    return tuple(v / total for v in values) if total > 0 else tuple(values)
+def labelled_prior(prepared: Prepared) -> PriorEstimate:
+    """Class prior of ``partial="prior"`` (a first pass): from the rows with probabilities
+    or a known class when there are enough, else estimated from the rows whose evidence
+    leaves a single class, else uniform (:mod:`labelprep.prior`)."""
+    k = len(prepared.classes)
+    sums = collect_all([prior_sums(accepted(targets_frame(prepared)), k)])[0]
+    return estimate_prior(sums, k)
 
 
 def _plain_metadata(classes: Sequence[str]) -> dict[str, str]:
@@ -303,18 +213,19 @@ def _main_pass(
 ) -> RowTap:
     opts = prepared.options
     schema = prepared.frame.collect_schema()
+    keep = (*opts.keep, *(VOTE_COLUMNS if prepared.votes is not None else ()))
     columns = output_schema(
         schema["id"],
         prepared.classes,
         has_split=prepared.has_split,
-        keep={name: schema[name] for name in opts.keep},
+        keep={name: schema[name] for name in keep},
         sample_weight=sample_weights is not None,
     )
     tap = RowTap(prepared.classes, columns, sample_weights=sample_weights)
     inputs = tap_inputs(
         len(prepared.classes),
         has_split=prepared.has_split,
-        keep=opts.keep,
+        keep=keep,
         canonical=schema.names(),
     )
     rows = (
@@ -385,9 +296,10 @@ def count(prepared: Prepared) -> Counts:
 def sink(
     frame: pl.LazyFrame, path: Path, *, metadata: dict[str, str], compression: str = "snappy"
 ) -> None:
-    """Stream a frame to Parquet; a data problem met on the way is an :class:`InputError`."""
-    codec: Any = compression
-    collect_all([frame.sink_parquet(path, metadata=metadata, compression=codec, lazy=True)])
+    """Stream a frame to Parquet (fixed row groups: the same bytes on any thread count);
+    a data problem met on the way is an :class:`InputError`, a failure to write the file
+    an :class:`~labelprep.errors.OutputError`."""
+    sink_parquet(frame, path, metadata=metadata, compression=compression)
 
 
 def class_statistics(prepared: Prepared, counts: Counts) -> pl.DataFrame:
@@ -404,71 +316,6 @@ def scheme_weights(stats: pl.DataFrame, scheme: str) -> list[float]:
     return [float(w) for w in overall[scheme]]
 
 
-def summarize(prepared: Prepared, counts: Counts, stats: pl.DataFrame) -> dict[str, Any]:
-    """Row counts by outcome, reason, evidence and file, plus the dataset summary."""
-    rejects = counts.rejects
-    by_reason = rejects.group_by("reason").agg(pl.col("rows").sum()).sort("reason")
-    n_rejected = int(rejects["rows"].sum())
-    n_accepted = counts.rows.total
-    return {
-        "version": __version__,
-        "classes": list(prepared.classes),
-        "count_by": prepared.options.count_by,
-        "rows_in": n_accepted + n_rejected,
-        "rows_accepted": n_accepted,
-        "rows_rejected": n_rejected,
-        "rejects_by_reason": dict(
-            zip(by_reason["reason"], map(int, by_reason["rows"]), strict=True)
-        ),
-        **row_summary(counts.rows),
-        "dataset": dataset_summary(stats, count_by=prepared.options.count_by),
-        "inputs": _rows_per_input(prepared, counts),
-    }
-
-
-def _rows_per_input(prepared: Prepared, counts: Counts) -> list[dict[str, Any]]:
-    """Per input: rows read, and how many became targets or rejects. For every file but a
-    vote file (many votes, one target) the two must match: a mismatch is a bug."""
-    acc = counts.rows.by_file
-    rej = dict(counts.rejects.group_by(FILE).agg(pl.col("rows").sum()).iter_rows())
-    entries = []
-    for source in prepared.sources:
-        read = prepared.rows_read[source.index] if prepared.rows_read else None
-        accepted_rows, rejected_rows = int(acc.get(source.index, 0)), int(rej.get(source.index, 0))
-        checked = read is not None and source.index not in prepared.vote_files
-        if checked and read != accepted_rows + rejected_rows:
-            raise RuntimeError(
-                f"{source.path}: {read} rows read but {accepted_rows} accepted + "
-                f"{rejected_rows} rejected; rows were lost"
-            )
-        entries.append(
-            {
-                "path": source.path,
-                "format": source.format,
-                "rows": read,
-                "accepted": accepted_rows,
-                "rejected": rejected_rows,
-                "votes": source.index in prepared.vote_files,
-            }
-        )
-    return entries
-
-
-@dataclass(frozen=True)
-class RunResult:
-    """What a run produced: where, how many rows went where, and the statistics."""
-
-    output_dir: Path | None
-    classes: tuple[str, ...]
-    rows_in: int
-    rows_accepted: int
-    rows_rejected: int
-    rejects_by_reason: dict[str, int]
-    class_stats: pl.DataFrame
-    summary: dict[str, Any]
-    notices: tuple[str, ...]
-
-
 def result_of(prepared: Prepared, counts: Counts, out: Path | None) -> RunResult:
     """Assemble the statistics and summary of a finished pass."""
     stats = class_statistics(prepared, counts)
@@ -476,6 +323,17 @@ def result_of(prepared: Prepared, counts: Counts, out: Path | None) -> RunResult
     summary["options"] = prepared.options.to_dict()
     if prepared.votes is not None:
         summary["votes"] = prepared.votes.summary()
+    if prepared.prior is not None:
+        summary["prior_source"] = prepared.prior.source
+        summary["partial_prior"] = prepared.prior.summary()
+    notices = (
+        prepared.vocabulary.notices
+        + (prepared.votes.notices if prepared.votes is not None else ())
+        + ((prepared.prior.notice,) if prepared.prior is not None else ())
+        + fallback_notices(summary["fallbacks"])
+    )
+    summary["notices"] = list(notices)  # the report shows them
+    summary["config"] = prepared.options.config_file
     return RunResult(
         output_dir=out,
         classes=prepared.classes,
@@ -485,7 +343,7 @@ def result_of(prepared: Prepared, counts: Counts, out: Path | None) -> RunResult
         rejects_by_reason=summary["rejects_by_reason"],
         class_stats=stats,
         summary=summary,
-        notices=prepared.vocabulary.notices,
+        notices=notices,
     )
 
 
@@ -506,40 +364,13 @@ def execute(prepared: Prepared, folder: Path) -> RunResult:
         for source in prepared.sources:
             hasher.submit(source.path)
         result = result_of(prepared, counts, folder)
-        result.class_stats.write_parquet(
-            folder / CLASS_STATS, metadata=_plain_metadata(prepared.classes)
-        )
+        metadata = _plain_metadata(prepared.classes)
+        write_parquet(result.class_stats, folder / CLASS_STATS, metadata=metadata)
         if prepared.votes is not None:
-            prepared.votes.annotators.write_parquet(folder / ANNOTATORS)
+            write_parquet(prepared.votes.annotators, folder / ANNOTATORS)
         write_reports(folder, result.class_stats, result.summary)
         write_manifest(folder, prepared, result, hasher)
     return result
-
-
-def write_manifest(
-    folder: Path, prepared: Prepared, result: RunResult, hasher: Hasher | None = None
-) -> None:
-    """``manifest.json``: version, inputs with sha256, classes, options, counts, outputs."""
-    summary = result.summary
-    digest = hasher.sha256 if hasher is not None else sha256_file
-    inputs = [{**entry, "sha256": digest(entry["path"])} for entry in summary["inputs"]]
-    manifest = {
-        "labelprep_version": __version__,
-        "inputs": inputs,
-        "classes": list(prepared.classes),
-        "options": summary["options"],
-        "rows": {
-            "in": result.rows_in,
-            "accepted": result.rows_accepted,
-            "rejected": result.rows_rejected,
-            "rejected_by_reason": result.rejects_by_reason,
-            "by_evidence": summary["rows_by_evidence"],
-        },
-        "summary": {k: v for k, v in summary.items() if k not in ("options", "inputs")},
-        "notices": list(result.notices),
-        "outputs": output_entries(folder, hasher),
-    }
-    write_json(folder / MANIFEST, manifest)
 
 
 def inspect(prepared: Prepared, *, samples_per_reason: int) -> tuple[Counts, pl.DataFrame]:

@@ -19,6 +19,7 @@ evidence kind, candidate-set size and target entropy for the dataset summary.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from labelprep.exactsum import exact_units, units_to_float
 from labelprep.targets import EVIDENCE_NAMES
 
 COUNT_COLUMNS: tuple[str, ...] = (
@@ -39,6 +41,7 @@ COUNT_COLUMNS: tuple[str, ...] = (
 )
 MASS_DECIMALS = 9
 ENTROPY_BIN = 0.05  # bits; the target-entropy distribution is summarised from these bins
+ENTROPY_BOUND = 1 << 7  # bits: the entropy of a target over fewer than 2**128 classes
 
 Ints = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
@@ -63,10 +66,12 @@ def class_sums(
     k: int,
     *,
     rows: Any = None,
-) -> Floats:
+) -> list[int]:
     """Per-class sums over the chosen ``rows`` (a boolean numpy array; None for all) of
     a batch: its wide ``__t``/``__m``/``__e`` columns and ``__y``, the written float32
-    targets ``stored`` and their argmax ``hard``. Returns ``[rows, *sum_columns(k)]``.
+    targets ``stored`` and their argmax ``hard``. Returns ``[rows, *sum_columns(k)]``,
+    all integers: the soft masses in units of 2**-64 (:mod:`labelprep.exactsum`), so
+    that batches add up exactly, in any order and however the input was cut.
 
     numpy reductions and bitmap counts: a batch costs microseconds per class.
     """
@@ -79,10 +84,7 @@ def class_sums(
     labels = batch["__y"] if chosen is None else batch["__y"].filter(chosen)
     picked = hard if rows is None else hard[rows]
     per_class: dict[str, list[Any]] = {
-        "soft_mass": [
-            np.add.reduce(batch[f"__t{i}"].to_numpy(), where=rows if rows is not None else True)
-            for i in range(k)
-        ],
+        "soft_mass": [exact_units(batch[f"__t{i}"].to_numpy(), rows) for i in range(k)],
         "support": [np.count_nonzero(c > 0 if rows is None else (c > 0) & rows) for c in stored],
         "hard_count": np.bincount(picked, minlength=k).tolist(),
         "labelled_count": np.bincount(labels.drop_nulls().to_numpy(), minlength=k).tolist(),
@@ -90,7 +92,7 @@ def class_sums(
         "excluded_count": [count(f"__e{i}") for i in range(k)],
     }
     n = batch.height if rows is None else int(np.count_nonzero(rows))
-    return np.array([n, *(v for name in COUNT_COLUMNS for v in per_class[name])], np.float64)
+    return [n, *(int(v) for name in COUNT_COLUMNS for v in per_class[name])]
 
 
 @dataclass
@@ -101,8 +103,13 @@ class RowCounts:
     by_evidence: Ints = field(default_factory=lambda: np.zeros(len(EVIDENCE_NAMES), np.int64))
     by_set_size: Ints = field(default_factory=lambda: np.zeros(0, np.int64))
     by_entropy_bin: Ints = field(default_factory=lambda: np.zeros(0, np.int64))
-    entropy_sum: float = 0.0
+    entropy_units: int = 0
+    """Summed target entropy in bits, in units of 2**-64 (exact: see :mod:`labelprep.exactsum`)."""
     entropy_max: float = 0.0
+
+    @property
+    def entropy_sum(self) -> float:
+        return units_to_float(self.entropy_units)
 
     @property
     def total(self) -> int:
@@ -114,7 +121,7 @@ class RowCounts:
         self.by_evidence = self.by_evidence + other.by_evidence
         self.by_set_size = _add(self.by_set_size, other.by_set_size)
         self.by_entropy_bin = _add(self.by_entropy_bin, other.by_entropy_bin)
-        self.entropy_sum += other.entropy_sum
+        self.entropy_units += other.entropy_units
         self.entropy_max = max(self.entropy_max, other.entropy_max)
 
 
@@ -134,41 +141,56 @@ def row_counts(files: pl.Series, evidence: Ints, set_size: Ints, entropy: Floats
         by_evidence=np.bincount(evidence, minlength=len(EVIDENCE_NAMES)),
         by_set_size=np.bincount(set_size),
         by_entropy_bin=np.bincount(np.floor(entropy / ENTROPY_BIN).astype(np.int64)),
-        entropy_sum=float(entropy.sum()),
+        entropy_units=exact_units(entropy, bound=ENTROPY_BOUND),
         entropy_max=float(entropy.max()) if entropy.size else 0.0,
     )
 
 
 class BatchStats:
-    """Collects the per-batch statistics and combines them in input order.
+    """Collects the per-batch statistics and adds them up exactly.
 
-    Each batch is keyed by the position of its first row; combining in that order
-    makes the float sums independent of the order in which batches were counted.
+    Every per-class sum of a batch is an integer (the soft mass in 2**-64 units), so the
+    totals are the same whatever the order in which the batches are counted and however
+    the input was cut into batches (which depends on the number of threads).
     """
 
     def __init__(self, k: int) -> None:
         self.k = k
-        self._sums: list[tuple[int, str | None, Floats]] = []
+        self._sums: dict[str | None, list[int]] = {}
         self._rows: list[tuple[int, RowCounts]] = []
+        self._lock = threading.Lock()  # the tap may run on several threads at once
 
-    def add(self, batch: int, sums: Sequence[tuple[str | None, Floats]], rows: RowCounts) -> None:
-        """Keep one batch's per-class sums (by split, from :func:`class_sums`) and row
-        histograms."""
-        self._sums.extend((batch, split, values) for split, values in sums)
+    def add(
+        self, batch: int, sums: Sequence[tuple[str | None, Sequence[int]]], rows: RowCounts
+    ) -> None:
+        """Add one batch's per-class sums (by split, from :func:`class_sums`) and keep its
+        row histograms (``batch``: the position of its first row)."""
+        with self._lock:
+            for split, values in sums:
+                total = self._sums.get(split)
+                self._sums[split] = (
+                    list(values)
+                    if total is None
+                    else [a + b for a, b in zip(total, values, strict=True)]
+                )
         self._rows.append((batch, rows))
 
     def sums(self) -> pl.DataFrame:
-        """Per-class sums per split (``split`` null when the input has none)."""
-        totals: dict[str | None, Floats] = {}
-        for _, split, values in sorted(self._sums, key=lambda item: (item[0], item[1] or "")):
-            totals[split] = totals[split] + values if split in totals else values.copy()
-        if not totals:
+        """Per-class sums per split (``split`` null when the input has none), in split
+        order (null first)."""
+        if not self._sums:
             return empty_sums(self.k)
         columns = ["rows", *sum_columns(self.k)]
-        table = np.vstack(list(totals.values()))
+        splits = sorted(self._sums, key=lambda split: (split is not None, split or ""))
+        mass = slice(1, 1 + self.k)  # soft_mass_0 ... soft_mass_{k-1}: 2**-64 units
+        table = []
+        for split in splits:
+            values: list[float] = [float(v) for v in self._sums[split]]
+            values[mass] = [units_to_float(v) for v in self._sums[split][mass]]
+            table.append(values)
         frame = pl.DataFrame(table, schema=dict.fromkeys(columns, pl.Float64), orient="row")
         return frame.with_columns(
-            pl.Series("split", list(totals), dtype=pl.String), pl.col("rows").cast(pl.Int64)
+            pl.Series("split", splits, dtype=pl.String), pl.col("rows").cast(pl.Int64)
         ).select("split", *columns)
 
     def rows(self) -> RowCounts:

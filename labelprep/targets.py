@@ -63,6 +63,11 @@ REASON_DESCRIPTIONS: dict[str, str] = {
     "non-candidate class, a label with probability 0, disjoint sets)",
     "all_excluded": "the excluded set (or an empty candidate set) rules out every class",
 }
+STEP_REASONS: dict[str, str] = {
+    "no_overlap": "refine: the model gives no probability to any class the row's mask allows",
+    "unknown_id": "refine: a prediction's id is not among the run's targets",
+}
+"""Reasons given by ``labelprep refine`` (:mod:`labelprep.refine`), not by a row check."""
 ALL_INPUT_KINDS = frozenset({"wide", "list", "label", "excluded", "candidates", "votes"})
 EVIDENCE_KINDS: tuple[str, ...] = ("probs", "label", "candidates", "excluded")
 
@@ -260,9 +265,11 @@ def _unknown_class(plan: TargetPlan) -> pl.Expr:
 
 
 def _missing_id(plan: TargetPlan) -> pl.Expr:
-    """A null id, or an empty one when ids are text (no cast of numeric ids to text)."""
+    """A null id (a float NaN id is null, :mod:`labelprep.idtypes`), or, when ids are text,
+    one that is empty, only whitespace, or the text ``NaN`` (any case)."""
     if plan.id_is_text:
-        return pl.col("id").is_null() | (pl.col("id").cast(pl.String) == "")
+        text = pl.col("id").cast(pl.String).str.strip_chars().str.to_lowercase()
+        return pl.col("id").is_null() | text.is_in(["", "nan"])
     return pl.col("id").is_null()
 
 

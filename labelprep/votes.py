@@ -18,7 +18,7 @@ states votes in / used / rejected.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -30,8 +30,11 @@ from labelprep.aggregation import (
     EncodedVotes,
     get_method,
 )
+from labelprep.aggregation._em import DEFAULT_TOL
+from labelprep.aggregation._encoded import tied_rows, vote_counts
 from labelprep.config import Options
 from labelprep.errors import ColumnNotFoundError, ConfigError
+from labelprep.gold import read_gold
 from labelprep.ingest import (
     FILE,
     PRE_REASON,
@@ -45,6 +48,7 @@ from labelprep.ingest import (
     InputFile,
     collect_all,
 )
+from labelprep.vote_fit import annotator_columns, fit_summary, method_params, sparsity_notice
 
 DuplicatePolicy = Literal["keep", "first", "reject"]
 VoteLayout = Literal["long", "wide"]
@@ -57,16 +61,23 @@ class VoteSettings:
     method: str = "shares"
     alpha: float = 0.0
     max_iter: int = 100
-    tol: float = 1e-5
+    tol: float = DEFAULT_TOL
+    """EM methods: relative change of the log-likelihood below which EM stops."""
     layout: VoteLayout = "long"
-    missing: str = "-1"
+    missing: tuple[str, ...] = ("-1",)
+    """Wide layout: the values that mean "no vote" (an empty cell too)."""
     duplicates: DuplicatePolicy = "keep"
+    gold: str | None = None
+    """A file of (id, label) pairs whose answers are known (see :mod:`labelprep.gold`)."""
 
     def __post_init__(self) -> None:
         if self.duplicates not in ("keep", "first", "reject"):
             raise ConfigError(f"duplicates={self.duplicates!r}: use keep, first or reject.")
         if self.layout not in ("long", "wide"):
             raise ConfigError(f"vote layout {self.layout!r}: use long or wide.")
+        given: object = self.missing
+        markers = (given,) if isinstance(given, str) else tuple(self.missing)
+        object.__setattr__(self, "missing", tuple(str(m).strip() for m in markers))
 
 
 @dataclass(frozen=True)
@@ -80,7 +91,14 @@ class AggregatedVotes:
     votes_in: int
     votes_used: int
     duplicates: int
+    """Repeated votes: rows after the first of one annotator on one item, under every
+    duplicate policy (kept ones too)."""
     method: str
+    duplicates_rejected: int = 0
+    """Votes rejected as ``duplicate_vote`` (policies ``first`` and ``reject``)."""
+    fit: dict[str, Any] = field(default_factory=dict)
+    """Convergence, class prior, log-likelihood history and gold figures."""
+    notices: tuple[str, ...] = ()
 
     def summary(self) -> dict[str, Any]:
         """Plain numbers for the manifest and the report."""
@@ -90,9 +108,12 @@ class AggregatedVotes:
             "votes_used": self.votes_used,
             "votes_rejected": self.votes_in - self.votes_used,
             "duplicate_votes": self.duplicates,
+            "duplicate_votes_rejected": self.duplicates_rejected,
             "ties": self.result.ties,
             "iterations": self.result.n_iter,
             "converged": self.result.converged,
+            **self.fit,
+            "notices": list(self.notices),
             "agreement": {
                 k: v for k, v in self.agreement.to_dict().items() if k != "annotator_agreement"
             },
@@ -138,7 +159,7 @@ def long_votes(
 
 
 def _unpivot_wide(
-    source: InputFile, lf: pl.LazyFrame, options: Options, missing: str
+    source: InputFile, lf: pl.LazyFrame, options: Options, missing: Sequence[str]
 ) -> pl.LazyFrame:
     """One column per annotator -> one row per vote. An item with no vote at all keeps one
     row with an empty label, so it is rejected as ``no_evidence`` rather than lost."""
@@ -148,7 +169,7 @@ def _unpivot_wide(
 
     def voted(expr: pl.Expr) -> pl.Expr:
         text = expr.cast(pl.String).str.strip_chars()
-        return text.is_not_null() & (text != missing) & (text != "")
+        return text.is_not_null() & ~text.is_in([*missing, ""])
 
     long = lf.unpivot(voters, index=index, variable_name="annotator", value_name="label")
     long = long.with_columns(pl.col("label").cast(pl.String).str.strip_chars())
@@ -196,6 +217,14 @@ def _vote_reasons(
     return votes.with_columns(code.alias("code"), reason.alias(PRE_REASON))
 
 
+def repeated_votes(votes: pl.DataFrame) -> int:
+    """Votes after the first of one annotator on one item, among the votes that pass the
+    other checks (what ``duplicate_votes`` counts, whatever the policy)."""
+    valid = pl.col(PRE_REASON).is_null() | (pl.col(PRE_REASON) == "duplicate_vote")
+    repeat = ~pl.struct("id", "annotator").is_first_distinct()
+    return int(votes.filter(valid).select(repeat.sum()).item())
+
+
 def _encode(valid: pl.DataFrame, k: int) -> tuple[EncodedVotes, pl.DataFrame, list[str]]:
     """Votes -> integer codes: items and annotators numbered in order of first appearance."""
     firsts = [pl.col(c).first() for c in (SOURCE, FILE, ROW, "split") if c in valid.columns]
@@ -229,20 +258,28 @@ def aggregate_files(
     votes = _vote_reasons(collected, index_of, settings.duplicates)
     valid = votes.filter(pl.col(PRE_REASON).is_null())
     encoded, items, annotators = _encode(valid, len(classes))
-    params = {"alpha": settings.alpha} if settings.method == "shares" else {}
-    if settings.method in ("dawid-skene", "dawid_skene"):
-        params = {"max_iter": settings.max_iter, "tol": settings.tol}
-    result = get_method(settings.method, **params).fit_predict_proba(encoded)
+    params = method_params(
+        settings.method, alpha=settings.alpha, max_iter=settings.max_iter, tol=settings.tol
+    )
+    gold = None
+    if settings.gold is not None:
+        gold = read_gold(settings.gold, items.get_column("id"), index_of)
+    result = get_method(settings.method, **params).fit_predict_proba(
+        encoded, None if gold is None else gold.codes
+    )
     agreement = AgreementStats.compute(encoded, result.proba)
     return AggregatedVotes(
-        canonical=_canonical(items, result, votes),
+        canonical=_canonical(items, result, votes, encoded),
         result=result,
         agreement=agreement,
         annotators=_annotator_table(annotators, encoded, agreement, result),
         votes_in=votes.height,
         votes_used=valid.height,
-        duplicates=int((votes[PRE_REASON] == "duplicate_vote").sum()),
+        duplicates=repeated_votes(votes),
+        duplicates_rejected=int((votes[PRE_REASON] == "duplicate_vote").sum()),
         method=result.method,
+        fit=fit_summary(result, classes, gold),
+        notices=tuple(n for n in (sparsity_notice(settings.method, encoded),) if n),
     )
 
 
@@ -256,9 +293,17 @@ def _floored(proba: np.ndarray) -> np.ndarray:
     return np.asarray(kept / kept.sum(axis=1, keepdims=True), dtype=np.float64)
 
 
-def _canonical(items: pl.DataFrame, result: AggregationResult, votes: pl.DataFrame) -> pl.LazyFrame:
+VOTE_COLUMNS = ("votes", "tied")
+"""Columns of targets from votes: the item's vote count and whether its plurality was tied."""
+
+
+def _canonical(
+    items: pl.DataFrame, result: AggregationResult, votes: pl.DataFrame, encoded: EncodedVotes
+) -> pl.LazyFrame:
     aggregated = items.with_columns(
         pl.Series(RAW_PROBS, _floored(result.proba)).cast(pl.List(pl.Float64)),
+        pl.Series("votes", result.n_votes, dtype=pl.Int64),
+        pl.Series("tied", tied_rows(vote_counts(encoded)), dtype=pl.Boolean),
         pl.lit(True).alias(VOTES),
         pl.lit(None, dtype=pl.String).alias(PRE_REASON),
     )
@@ -281,8 +326,4 @@ def _annotator_table(
             "agreement_with_consensus": np.asarray(agreement.annotator_agreement, dtype=np.float64),
         }
     )
-    if result.annotator_accuracy is not None:
-        table = table.with_columns(
-            pl.Series("estimated_accuracy", result.annotator_accuracy, dtype=pl.Float64)
-        )
-    return table
+    return table.with_columns(annotator_columns(result, votes.n_classes))

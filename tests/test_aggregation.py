@@ -12,11 +12,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from labelprep.aggregation import (
+    GLAD,
+    MACE,
     METHODS,
     DawidSkene,
     EncodedVotes,
     Majority,
+    OneCoinDawidSkene,
     Shares,
+    Wawa,
+    ZeroBasedSkill,
     get_method,
     vote_counts,
     votes_per_item,
@@ -137,11 +142,9 @@ def test_majority_tie_between_later_classes_picks_the_first_of_them() -> None:
 
 
 def test_ties_are_counted_for_every_method(small_votes: EncodedVotes) -> None:
-    assert {m: get_method(m).fit_predict_proba(small_votes).ties for m in METHODS} == {
-        "shares": 1,
-        "majority": 1,
-        "dawid-skene": 1,
-    }
+    assert {m: get_method(m).fit_predict_proba(small_votes).ties for m in METHODS} == dict.fromkeys(
+        METHODS, 1
+    )
 
 
 # --- Dawid-Skene --------------------------------------------------------------------------
@@ -234,7 +237,17 @@ def test_dawid_skene_without_any_vote_is_uniform() -> None:
 
 
 def test_registry_names() -> None:
-    assert {"shares": Shares, "majority": Majority, "dawid-skene": DawidSkene} == METHODS
+    assert {
+        "shares": Shares,
+        "majority": Majority,
+        "dawid-skene": DawidSkene,
+        "one-coin-dawid-skene": OneCoinDawidSkene,
+        "glad": GLAD,
+        "mace": MACE,
+        "wawa": Wawa,
+        "zero-based-skill": ZeroBasedSkill,
+    } == METHODS
+    assert get_method("one_coin_dawid_skene") == OneCoinDawidSkene()
     assert get_method("dawid-skene", max_iter=5, tol=1e-3) == DawidSkene(max_iter=5, tol=1e-3)
     assert get_method("dawid_skene") == DawidSkene()
     assert get_method("shares", alpha=0.5) == Shares(alpha=0.5)
@@ -299,7 +312,19 @@ def test_every_method_gives_distributions(name: str, votes: EncodedVotes, alpha:
 
 @pytest.mark.parametrize(
     "module",
-    ["_encoded", "_registry", "shares", "majority", "dawid_skene", "agreement"],
+    [
+        "_encoded",
+        "_registry",
+        "shares",
+        "majority",
+        "dawid_skene",
+        "one_coin",
+        "glad",
+        "mace",
+        "wawa",
+        "zero_based_skill",
+        "agreement",
+    ],
 )
 def test_docstring_examples(module: str) -> None:
     mod = importlib.import_module(f"labelprep.aggregation.{module}")

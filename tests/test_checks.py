@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 
 import labelprep
-from labelprep import ConfigError
+from labelprep import ConfigError, VocabularyError
 from labelprep.gate import GateResult, RejectSample, ValidationReport
 from tests.conftest import BAD_SUM_MESSAGE, ONE_BAD_ROW, OUTPUT_FILES, SPEC_TABLE
 
@@ -325,7 +325,7 @@ def test_validate_writes_the_outputs_when_asked(tmp_path: Path) -> None:
     report = validate(path, output_dir=out)
     assert not report.passed  # the outputs are written even when a gate fails
     assert {p.name for p in out.iterdir()} == OUTPUT_FILES
-    assert pl.read_parquet(out / "targets.parquet")["id"].to_list() == ["1", "2", "4"]
+    assert pl.read_parquet(out / "targets.parquet")["id"].to_list() == [1, 2, 4]  # Int64 ids
     rejects = pl.read_parquet(out / "rejects.parquet")
     assert rejects.select("reason").to_dicts() == [{"reason": "bad_sum"}]
     manifest = json.loads((out / "manifest.json").read_text())
@@ -352,3 +352,100 @@ def test_an_empty_input_fails_the_gate(tmp_path: Path) -> None:
     assert report.gates[0].message == "rows in 0 < 1"
     relaxed = labelprep.validate(path, config=False, classes="c1,c2", min_rows=0)
     assert relaxed.passed
+
+
+# -- nothing dropped without a word -----------------------------------------------------------
+
+
+def test_class_stats_with_counts_reports_every_row(tmp_path: Path) -> None:
+    path = write_csv(tmp_path, "bad.csv", ONE_BAD_ROW)
+    plain = labelprep.class_stats(path, config=False)
+    stats, totals = labelprep.class_stats(path, config=False, with_counts=True)
+    assert stats.equals(plain)  # the table keeps its shape
+    assert (totals.rows_in, totals.rows_accepted, totals.rows_rejected) == (4, 3, 1)
+    assert totals.rejects_by_reason == {"bad_sum": 1}
+    assert totals.to_dict()["rejected_by_reason"] == {"bad_sum": 1}
+
+
+def test_compare_one_side_without_splits_is_refused(tmp_path: Path) -> None:
+    path = write_csv(tmp_path, "spec.csv", SPEC_TABLE)
+    with pytest.raises(ConfigError, match="compare needs two sides"):
+        labelprep.compare(path, config=False)
+    with pytest.raises(ConfigError, match="compare needs two sides"):
+        labelprep.compare(path, split_a="train", split_b="train", config=False)
+
+
+def test_compare_different_classes_is_an_error_unless_aligned(tmp_path: Path) -> None:
+    a = write_csv(tmp_path, "a.csv", "id,label\n1,x\n2,y\n3,y\n4,w\n")
+    b = write_csv(tmp_path, "b.csv", "id,label\n1,y\n2,z\n")
+    with pytest.raises(VocabularyError) as error:
+        labelprep.compare(a, b, config=False)
+    assert f"only in {a}: w, x; only in {b}: z." in str(error.value)
+    report = labelprep.compare(a, b, config=False, align="union")
+    # priors over (w, x, y, z): a (1/4, 1/4, 1/2, 0), b (0, 0, 1/2, 1/2)
+    assert report.drift.linf == pytest.approx(0.5)
+
+
+def test_classes_in_another_order_are_matched_by_name(tmp_path: Path) -> None:
+    a = write_csv(tmp_path, "a.csv", "id,label\n1,x\n2,y\n")
+    b = write_csv(tmp_path, "b.csv", "id,label\n1,y\n2,x\n")
+    report = labelprep.compare(a, b, config=False, classes="x,y")
+    other = labelprep.compare(a, b, config=False)
+    assert report.drift.linf == other.drift.linf == 0.0
+
+
+def test_baseline_with_other_classes_is_an_error_unless_aligned(tmp_path: Path) -> None:
+    base = write_csv(tmp_path, "base.csv", "id,label\n1,x\n2,y\n")
+    new = write_csv(tmp_path, "new.csv", "id,label\n1,x\n2,z\n")
+    with pytest.raises(VocabularyError, match=r"only in .*base.csv: y; only in inputs: z"):
+        validate(new, baseline=str(base), max_linf=1.0)
+    report = validate(new, baseline=str(base), max_linf=1.0, align="union")
+    assert report.passed
+
+
+# -- fallbacks are counted and named ----------------------------------------------------------
+
+
+def test_renormalized_rows_are_counted(tmp_path: Path) -> None:
+    path = write_csv(tmp_path, "r.csv", "id,a,b\n1,0.2,0.2\n2,0.5,0.5\n3,0.3,0.6\n")
+    out = tmp_path / "out"
+    result = labelprep.run(path, output_dir=out, config=False, renormalize=True)
+    assert result.summary["fallbacks"] == {"renormalized": 2}
+    assert any(
+        "2 row(s) whose probabilities did not sum to 1 were renormalized" in n
+        for n in result.notices
+    )
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["summary"]["fallbacks"] == {"renormalized": 2}
+
+
+def test_smoothed_rows_are_counted(tmp_path: Path) -> None:
+    path = write_csv(tmp_path, "s.csv", "id,label\n1,a\n2,b\n")
+    result = labelprep.run(path, output_dir=tmp_path / "o", config=False, smoothing=0.1)
+    assert result.summary["fallbacks"] == {"smoothed": 2}
+
+
+def test_prior_falls_back_to_uniform_without_labelled_rows(tmp_path: Path) -> None:
+    path = write_csv(tmp_path, "p.csv", "id,candidates\n1,a|b\n2,b|c\n")
+    result = labelprep.run(
+        path, output_dir=tmp_path / "o", config=False, partial="prior", classes="a,b,c"
+    )
+    assert result.summary["fallbacks"] == {"prior_to_uniform": 2}
+    assert any("2 partial row(s) were spread uniformly" in n for n in result.notices)
+
+
+def test_prior_zero_on_every_candidate_falls_back_for_that_row(tmp_path: Path) -> None:
+    text = "id,label,candidates\n1,a,\n2,a,\n3,a,\n4,,b|c\n5,,a|b\n"
+    path = write_csv(tmp_path, "z.csv", text)
+    out = tmp_path / "o"
+    result = labelprep.run(path, output_dir=out, config=False, partial="prior", classes="a,b,c")
+    assert result.summary["prior_source"] == "labelled"
+    assert result.summary["fallbacks"] == {"prior_to_uniform": 1}  # row 4 only
+    targets = pl.read_parquet(out / "targets.parquet").sort("id")
+    assert targets["soft_target"].to_list()[3:] == [[0.0, 0.5, 0.5], [1.0, 0.0, 0.0]]
+
+
+def test_default_runs_have_no_fallbacks(tmp_path: Path) -> None:
+    path = write_csv(tmp_path, "spec.csv", SPEC_TABLE)
+    result = labelprep.run(path, output_dir=tmp_path / "o", config=False)
+    assert result.summary["fallbacks"] == {}

@@ -122,7 +122,15 @@ def test_stats_json(tmp_path: Path) -> None:
     write_csv(tmp_path, "spec.csv", SPEC_TABLE)
     result = invoke("stats", "spec.csv", "--format", "json")
     assert result.exit_code == 0
-    rows = json.loads(result.stdout)
+    printed = json.loads(result.stdout)
+    assert printed["rows"] == {
+        "in": 4,
+        "accepted": 4,
+        "rejected": 0,
+        "rejected_by_reason": {},
+        "fallbacks": {},
+    }
+    rows = printed["class_stats"]
     assert [r["class"] for r in rows] == ["c1", "c2", "c3"]
     assert [r["soft_mass"] for r in rows] == pytest.approx([2.1, 1.15, 0.75])
     assert [r["support"] for r in rows] == [4, 3, 3]
@@ -307,7 +315,8 @@ INPUT_ERRORS = {
     "not UTF-8": (
         LATIN_1,
         "latin.csv",
-        "Error: latin.csv: the file is not valid UTF-8 (byte 14: b'\\xe9'); re-save it as UTF-8.",
+        "Error: latin.csv, line 2: the file is not valid UTF-8 (byte b'\\xe9'); "
+        "re-save it as UTF-8.",
     ),
 }
 
@@ -341,12 +350,15 @@ def test_input_error_leaves_no_output_directory(tmp_path: Path, case: str) -> No
 
 
 def test_encoding_error_while_writing_leaves_no_output_directory(tmp_path: Path) -> None:
-    """A bad byte past the first 64 KiB is found while writing: the staging folder goes."""
+    """A bad byte past the first 64 KiB is found, with its line; no output is left."""
     body = b"".join(b"%d,a\n" % i for i in range(1, 20_000))
     (tmp_path / "late.csv").write_bytes(b"id,label\n" + body + b"20000,caf\xe9\n")
     result = invoke("run", "late.csv", "-o", "out", "--classes", "a,b")
     assert result.exit_code == 2
-    assert result.stderr == "Error: cannot read the input: invalid utf-8 sequence\n"
+    assert result.stderr == (
+        "Error: late.csv, line 20001: the file is not valid UTF-8 (byte b'\\xe9'); "
+        "re-save it as UTF-8.\n"
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["late.csv"]
 
 
@@ -357,8 +369,9 @@ def test_run_refuses_to_replace_a_folder_that_is_not_an_output(tmp_path: Path) -
     result = invoke("run", "spec.csv", "-o", "out")
     assert result.exit_code == 2
     assert result.stderr == (
-        "Error: out: the output directory is not empty and holds no labelprep manifest.json; "
-        "choose another -o directory or empty this one.\n"
+        "Error: out: the output path holds files labelprep did not write: notes.txt; "
+        "labelprep replaces only an empty directory or its own output (nothing was "
+        "changed). Choose another -o directory, or move those files away.\n"
     )
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["notes.txt"]
 
@@ -474,3 +487,203 @@ def test_python_m_labelprep_version() -> None:
 def test_main_is_a_click_group() -> None:
     assert isinstance(main, click.Group)
     assert {"run", "validate", "stats", "report", "compare", "schema"} <= set(main.commands)
+
+
+# -- nothing dropped without a word -----------------------------------------------------------
+
+
+def test_stats_notes_rows_in_accepted_and_rejected_on_stderr(tmp_path: Path) -> None:
+    write_csv(tmp_path, "bad.csv", ONE_BAD_ROW)
+    result = invoke("stats", "bad.csv", "--no-config")
+    assert result.exit_code == 0
+    assert "note: 4 rows in: 3 accepted, 1 rejected (bad_sum 1)\n" in result.stderr
+    assert "rows in" not in result.stdout
+
+
+def test_stats_json_rows_block_counts_the_rejects(tmp_path: Path) -> None:
+    write_csv(tmp_path, "bad.csv", ONE_BAD_ROW)
+    result = invoke("stats", "bad.csv", "--format", "json", "--no-config")
+    assert result.exit_code == 0
+    printed = json.loads(result.stdout)
+    assert printed["rows"] == {
+        "in": 4,
+        "accepted": 3,
+        "rejected": 1,
+        "rejected_by_reason": {"bad_sum": 1},
+        "fallbacks": {},
+    }
+    overall = [r for r in printed["class_stats"] if r["split"] is None]
+    assert [r["support"] for r in overall] == [3, 2, 2]  # rows 1, 2 and 4 only
+
+
+def test_run_with_no_accepted_row_exits_one(tmp_path: Path) -> None:
+    write_csv(tmp_path, "bad.csv", "id,a,b\n1,0.5,0.6\n2,0.1,0.1\n")
+    result = invoke("run", "bad.csv", "-o", "out", "--no-config")
+    assert result.exit_code == 1
+    assert "2 rows in: 0 accepted, 2 rejected (bad_sum 2)" in result.stdout
+    assert result.stderr.endswith(
+        "Error: no row was accepted (2 rows in); see rejects.parquet for the reasons.\n"
+    )
+    assert (tmp_path / "out" / "rejects.parquet").is_file()  # the outputs say why
+
+
+def test_run_warns_when_most_rows_are_rejected(tmp_path: Path) -> None:
+    write_csv(tmp_path, "m.csv", "id,a,b\n1,0.5,0.5\n2,0.5,0.6\n3,0.1,0.1\n")
+    result = invoke("run", "m.csv", "-o", "out", "--no-config")
+    assert result.exit_code == 0
+    assert "warning: most rows were rejected (2 of 3, 67%)" in result.stderr
+
+
+def test_run_with_half_rejected_does_not_warn(tmp_path: Path) -> None:
+    write_csv(tmp_path, "h.csv", "id,a,b\n1,0.5,0.5\n2,0.5,0.6\n")
+    result = invoke("run", "h.csv", "-o", "out", "--no-config")
+    assert result.exit_code == 0
+    assert "warning" not in result.stderr
+
+
+def test_compare_one_input_without_splits_is_a_usage_error(tmp_path: Path) -> None:
+    write_csv(tmp_path, "spec.csv", SPEC_TABLE)
+    result = invoke("compare", "spec.csv", "--no-config")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "Error: compare needs two sides: give B, or two different splits of spec.csv "
+        "(--split-a and --split-b).\n"
+    )
+
+
+def test_compare_different_vocabularies_names_the_classes(tmp_path: Path) -> None:
+    write_csv(tmp_path, "a.csv", label_csv("xxy"))
+    write_csv(tmp_path, "b.csv", label_csv("yzz"))
+    result = invoke("compare", "a.csv", "b.csv", "--no-config")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(
+        "Error: a.csv and b.csv have different classes: only in a.csv: x; only in b.csv: z. "
+    )
+    aligned = invoke("compare", "a.csv", "b.csv", "--align", "union", "--no-config")
+    assert aligned.exit_code == 0
+
+
+def test_aggregate_counts_kept_repeated_votes(tmp_path: Path) -> None:
+    votes = "id,annotator,label\ni1,w1,a\ni1,w1,a\ni1,w1,b\ni2,w1,a\ni2,w2,b\ni2,w2,b\n"
+    write_csv(tmp_path, "v.csv", votes)
+    result = invoke("aggregate", "v.csv", "-o", "out", "--no-config")
+    assert result.exit_code == 0
+    assert "3 repeated votes (0 rejected)" in result.stdout
+
+
+# -- votes everywhere -------------------------------------------------------------------------
+
+WIDE_SENTINELS = "id,w1,w2,w3\ni1,a,-1000,b\ni2,-1,b,b\ni3,-1,-1000,-1\n"
+
+
+def test_validate_gates_a_wide_vote_file_with_two_sentinels(tmp_path: Path) -> None:
+    write_csv(tmp_path, "w.csv", WIDE_SENTINELS)
+    args = ["validate", "w.csv", "--layout", "wide", "--missing", "-1", "--missing", "-1000"]
+    result = invoke(*args, "--classes", "a,b", "--no-config", "--format", "json")
+    assert result.exit_code == 1  # i3 has no vote at all: rejected, so the default gate fails
+    report = json.loads(result.stdout)
+    assert report["rows_accepted"] == 2
+    assert report["rejects_by_reason"] == {"no_evidence": 1}
+
+
+def test_validate_takes_the_duplicate_policy(tmp_path: Path) -> None:
+    write_csv(tmp_path, "v.csv", "id,annotator,label\ni1,w1,a\ni1,w1,b\n")
+    result = invoke("validate", "v.csv", "--duplicates", "first", "--no-config", "--format", "json")
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["rejects_by_reason"] == {"duplicate_vote": 1}
+    kept = invoke("validate", "v.csv", "--no-config", "--format", "json")
+    assert kept.exit_code == 0
+
+
+def test_one_sentinel_only_makes_the_other_a_class(tmp_path: Path) -> None:
+    write_csv(tmp_path, "w.csv", WIDE_SENTINELS)
+    result = invoke("aggregate", "w.csv", "--layout", "wide", "-o", "out", "--no-config")
+    assert result.exit_code == 0
+    assert "classes inferred from the distinct labels in the data: -1000, a, b" in result.stderr
+
+
+# -- machine-readable failures: the format holds even when the run cannot -----------------------
+
+FILE_ERRORS = [
+    (["validate", "missing.csv"], "InputError", "missing.csv: no such file."),
+    (["validate", "junk.parquet"], "InputError", "junk.parquet"),
+    (["validate", "noid.csv"], "ColumnNotFoundError", "noid.csv: the id column 'id' is missing"),
+    (["validate", "spec.csv", "--keep", "id"], "ConfigError", "option keep='id'"),
+    (["validate", "spec.csv", "--min-rows", "x"], "UsageError", "'x' is not a valid float."),
+    (["compare", "spec.csv", "--split-a", "nope"], "ConfigError", "spec.csv: no split 'nope'"),
+    (["compare", "missing.csv", "spec.csv"], "InputError", "missing.csv: no such file."),
+]
+
+
+@pytest.fixture
+def error_inputs(tmp_path: Path) -> None:
+    write_csv(tmp_path, "spec.csv", SPEC_TABLE)
+    write_csv(tmp_path, "noid.csv", SPEC_TABLE.replace("id,", "item,", 1))
+    (tmp_path / "junk.parquet").write_bytes(b"PAR1 not really parquet")
+
+
+@pytest.mark.usefixtures("error_inputs")
+@pytest.mark.parametrize(("args", "kind", "message"), FILE_ERRORS)
+def test_file_level_error_as_json(args: list[str], kind: str, message: str) -> None:
+    result = invoke(*args, "--format", "json")
+    assert result.exit_code == 2
+    body = json.loads(result.stdout)
+    assert (body["passed"], body["exit_code"], body["error"]["type"]) == (False, 2, kind)
+    assert message in body["error"]["message"]
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.usefixtures("error_inputs")
+@pytest.mark.parametrize(("args", "kind", "message"), FILE_ERRORS)
+def test_file_level_error_as_junit(args: list[str], kind: str, message: str) -> None:
+    result = invoke(*args, "--format", "junit")
+    assert result.exit_code == 2
+    root = ET.fromstring(result.stdout)
+    (suite,) = root.findall("testsuite")
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("1", "1", "0")
+    assert suite.get("hostname")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", suite.get("timestamp", ""))
+    assert suite.get("time") == "0.000"
+    (case,) = suite.findall("testcase")
+    assert case.get("name") == kind
+    failure = case.find("failure")
+    assert failure is not None
+    assert message in failure.get("message", "")
+
+
+@pytest.mark.usefixtures("error_inputs")
+@pytest.mark.parametrize(("args", "kind", "message"), FILE_ERRORS)
+def test_file_level_error_as_github(args: list[str], kind: str, message: str) -> None:
+    result = invoke(*args, "--format", "github")
+    assert result.exit_code == 2
+    (line,) = result.stdout.splitlines()
+    assert line.startswith(f"::error title=labelprep {args[0]}::")
+    assert message in line
+    assert result.stderr.count("Error: ") == 1
+
+
+@pytest.mark.usefixtures("error_inputs")
+def test_file_level_error_in_text_prints_nothing_on_stdout(tmp_path: Path) -> None:
+    result = invoke("validate", "missing.csv", "--summary", "summary.md")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.endswith("Error: missing.csv: no such file.\n")
+    summary = (tmp_path / "summary.md").read_text(encoding="utf-8")
+    assert summary == "## labelprep validate: ERROR\n\nmissing.csv: no such file.\n"
+
+
+def test_junit_times_the_run_and_keeps_tolerated_rejects_informational(tmp_path: Path) -> None:
+    write_csv(tmp_path, "bad.csv", ONE_BAD_ROW)
+    result = invoke("validate", "bad.csv", "--format", "junit", "--max-reject-rate", "0.5")
+    assert result.exit_code == 0
+    root = ET.fromstring(result.stdout)
+    assert (root.get("tests"), root.get("failures")) == ("2", "0")
+    assert float(root.get("time", "-1")) > 0
+    rows = root.find("testsuite/testcase[@name='rows']")
+    assert rows is not None
+    assert rows.find("failure") is None
+    out = rows.findtext("system-out")
+    assert out is not None
+    assert out.startswith("1 of 4 rows rejected (bad_sum: 1)\nbad.csv:4 id=3 ")
+    strict = ET.fromstring(invoke("validate", "bad.csv", "--format", "junit").stdout)
+    assert strict.get("failures") == "2"  # the gate and the rows it counts

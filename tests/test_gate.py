@@ -6,6 +6,7 @@ import json
 import math
 import re
 import xml.etree.ElementTree as ET
+from datetime import datetime, timezone
 
 import pytest
 
@@ -16,9 +17,11 @@ from labelprep.gate import (
     RejectSample,
     ValidationReport,
     evaluate_threshold,
+    format_error,
     format_github,
     format_json,
     format_junit,
+    format_summary_error,
     format_summary_markdown,
     format_text,
 )
@@ -124,7 +127,7 @@ def test_text_has_headline_gates_and_rejects_grouped_by_reason_with_counts() -> 
             "rejects by reason:",
             "  bad_sum: 2 rows",
             "    data/a.csv:3 id=7 column=c1 value='0.5': probabilities sum to 0.9",
-            "    data/b,c.csv:5 id=9: sum is 1.2\nnot 1, 100%",
+            "    data/b,c.csv:5 id=9: sum is 1.2\\nnot 1, 100%",
             "  unknown_class: 1 row",
             "    data/a.csv:8 column=label value='dgo': did you mean 'dog'?",
         ]
@@ -166,6 +169,7 @@ def test_json_round_trips_with_every_gate_and_sample() -> None:
         "rejects_by_reason",
         "gates",
         "samples",
+        "config",
     ]
     assert loaded["passed"] is False
     assert (loaded["rows_in"], loaded["rows_accepted"], loaded["rows_rejected"]) == (12, 9, 3)
@@ -285,12 +289,132 @@ def test_junit_rows_case_passes_without_rejects() -> None:
     assert (root.get("tests"), root.get("failures")) == ("1", "0")
 
 
-def test_junit_escapes_markup_and_drops_characters_xml_cannot_hold() -> None:
+def test_junit_escapes_markup_and_renders_characters_xml_cannot_hold() -> None:
     sample = RejectSample("a.csv", 2, "<&>", "bad_sum", None, "\x00", 'bad "<value>" \x1b here')
-    root = ET.fromstring(format_junit(make_report(gates=(), samples=(sample,))))
-    failure = root.find("testsuite/testcase/failure")
+    root = ET.fromstring(format_junit(make_report(gates=(REJECT_RATE,), samples=(sample,))))
+    failure = root.find("testsuite/testcase[@name='rows']/failure")
     assert failure is not None
-    assert failure.text == "a.csv:2 id=<&> value='\\x00': bad \"<value>\" \ufffd here"
+    assert failure.text == "a.csv:2 id=<&> value='\\x00': bad \"<value>\" \\x1b here"
+
+
+def test_junit_rows_case_is_informational_when_the_reject_gate_passes() -> None:
+    tolerant = evaluate_threshold("max_reject_rate", 0.25, 0.5, detail="3 of 12 rows rejected")
+    root = ET.fromstring(format_junit(make_report(gates=(tolerant,))))
+    assert (root.get("tests"), root.get("failures")) == ("2", "0")
+    rows = root.find("testsuite/testcase[@name='rows']")
+    assert rows is not None
+    assert rows.find("failure") is None
+    out = rows.find("system-out")
+    assert out is not None
+    assert out.text is not None
+    assert out.text.splitlines() == [
+        "3 of 12 rows rejected (bad_sum: 2, unknown_class: 1)",
+        "data/a.csv:3 id=7 column=c1 value='0.5': probabilities sum to 0.9",
+        "data/b,c.csv:5 id=9: sum is 1.2\\nnot 1, 100%",
+        "data/a.csv:8 column=label value='dgo': did you mean 'dog'?",
+    ]
+
+
+def test_junit_carries_what_strict_schemas_require() -> None:
+    when = datetime(2026, 1, 2, 3, 4, 5, 678, tzinfo=timezone.utc)
+    text = format_junit(make_report(), seconds=1.23456, timestamp=when, hostname="ci-7")
+    root = ET.fromstring(text)
+    assert root.attrib == {
+        "name": "labelprep",
+        "tests": "4",
+        "failures": "2",
+        "errors": "0",
+        "time": "1.235",
+    }
+    (suite,) = root
+    assert suite.attrib == {
+        "name": "labelprep",
+        "tests": "4",
+        "failures": "2",
+        "errors": "0",
+        "skipped": "0",
+        "time": "1.235",
+        "timestamp": "2026-01-02T03:04:05",
+        "hostname": "ci-7",
+        "id": "0",
+        "package": "labelprep",
+    }
+    assert [child.tag for child in suite] == [
+        "properties",
+        *["testcase"] * 4,
+        "system-out",
+        "system-err",
+    ]
+    assert all(case.get("time") == "0" for case in suite.iter("testcase"))
+    default = ET.fromstring(format_junit(make_report()))[0]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", default.get("timestamp", ""))
+    assert default.get("hostname")
+
+
+# -- file-level errors in every format --------------------------------------------------------
+
+FILE_ERROR = ConfigError("bad\n::error::x.csv: the id column 'id' is missing")
+
+
+def test_error_as_json() -> None:
+    text = format_error("json", "validate", FILE_ERROR, 2)
+    assert text is not None
+    assert json.loads(text) == {
+        "passed": False,
+        "exit_code": 2,
+        "error": {"type": "ConfigError", "message": str(FILE_ERROR)},
+    }
+
+
+def test_error_as_junit_is_one_failing_case_naming_it() -> None:
+    text = format_error("junit", "compare", FILE_ERROR, 2)
+    assert text is not None
+    root = ET.fromstring(text)
+    assert (root.get("tests"), root.get("failures")) == ("1", "1")
+    (case,) = root.iter("testcase")
+    assert (case.get("classname"), case.get("name")) == ("labelprep.compare", "ConfigError")
+    failure = case.find("failure")
+    assert failure is not None
+    assert failure.get("type") == "ConfigError"
+    assert failure.get("message") == "bad\\n::error::x.csv: the id column 'id' is missing"
+    assert all(not line.lstrip().startswith("::") for line in text.splitlines())
+
+
+def test_error_as_github_and_as_text() -> None:
+    assert format_error("github", "validate", FILE_ERROR, 2) == (
+        "::error title=labelprep validate::bad%0A::error::x.csv: the id column 'id' is missing"
+    )
+    assert format_error("text", "validate", FILE_ERROR, 2) is None
+
+
+def test_error_in_the_markdown_summary() -> None:
+    error = ConfigError("<img src=x onerror=alert(1)>.csv: missing | column")
+    assert format_summary_error("validate", error) == (
+        "## labelprep validate: ERROR\n\n&lt;img src=x onerror=alert(1)&gt;.csv: missing \\| column"
+    )
+
+
+# -- Markdown ---------------------------------------------------------------------------------
+
+
+def test_markdown_makes_html_and_links_inert() -> None:
+    sample = RejectSample(
+        "<script>alert(1)</script>.csv",
+        2,
+        "<img src=x onerror=alert(1)>",
+        "unknown_class",
+        "label",
+        "[click](javascript:alert(1)) ![x](https://e.example/p.png)",
+        "a & b\r\n| c `code`",
+    )
+    markdown = format_summary_markdown(make_report(samples=(sample,)))
+    assert "<" not in markdown
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;.csv" in markdown
+    assert "&lt;img src=x onerror=alert(1)&gt;" in markdown
+    assert "\\[click\\](javascript:alert(1)) \\!\\[x\\](https://e.example/p.png)" in markdown
+    assert "a &amp; b\\\\r\\\\n\\| c \\`code\\`" in markdown
+    (row,) = [line for line in markdown.splitlines() if "script" in line]
+    assert row.count(" | ") == 6  # seven cells, none split
 
 
 # -- Markdown ---------------------------------------------------------------------------------
@@ -300,10 +424,11 @@ def test_markdown_summary_has_gates_rejects_and_samples_tables() -> None:
     markdown = format_summary_markdown(make_report(), max_examples=2)
     assert markdown.startswith("## labelprep validate: FAIL\n\n12 rows from 2 inputs:")
     assert (
-        "| max_reject_rate | **FAIL** | 0.25 | 0 | reject rate 0.25 > 0 (3 of 12 rows" in markdown
+        "| max_reject_rate | **FAIL** | 0.25 | 0 | reject rate 0.25 &gt; 0 (3 of 12 rows"
+        in markdown
     )
     assert "| reason | rows |\n| --- | --- |\n| bad_sum | 2 |\n| unknown_class | 1 |" in markdown
-    assert "| data/b,c.csv | 5 | 9 | bad_sum |  |  | sum is 1.2 not 1, 100% |" in markdown
+    assert "| data/b,c.csv | 5 | 9 | bad_sum |  |  | sum is 1.2\\\\nnot 1, 100% |" in markdown
     assert "data/a.csv | 8" not in markdown  # bounded to 2 samples
 
 

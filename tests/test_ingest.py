@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 import labelprep
-from labelprep import ColumnNotFoundError, InputError, VocabularyError
+from labelprep import ColumnNotFoundError, InputError, OutputError, VocabularyError
 from tests.conftest import SPEC_TABLE, targets_of
 
 
@@ -23,7 +23,8 @@ def test_every_format_gives_the_same_targets(write, write_jsonl, write_parquet, 
     parquet = write_parquet("d.parquet", pl.DataFrame({"id": [4], "label": ["y"]}))
     result, out = run([csv, tsv, jsonl, parquet], classes="x,y")
     frame = targets_of(out).sort("id")
-    assert frame["id"].to_list() == ["1", "2", "3", "4"]
+    assert frame["id"].dtype == pl.Int64  # integer ids in every format: one Int64 column
+    assert frame["id"].to_list() == [1, 2, 3, 4]
     assert frame["hard_label"].to_list() == ["x", "y", "x", "y"]
     assert [i["format"] for i in result.summary["inputs"]] == ["csv", "tsv", "jsonl", "parquet"]
 
@@ -51,8 +52,9 @@ def test_classes_inferred_from_wide_columns_with_a_notice(write, run):
 
 
 def test_classes_inferred_from_labels_sort_numerically(write, run):
-    result, _ = run([write("l.csv", "id,label\n1,10\n2,2\n3,1\n")])
-    assert result.classes == ("1", "2", "10")
+    # Not all non-negative, so not class indices: the names, in numeric order.
+    result, _ = run([write("l.csv", "id,label\n1,10\n2,2\n3,-1\n")])
+    assert result.classes == ("-1", "2", "10")
 
 
 def test_non_numeric_extra_columns_are_ignored_with_a_notice(write, run):
@@ -140,7 +142,7 @@ def test_a_failed_run_keeps_the_previous_outputs(write, run, tmp_path):
 def test_refuses_to_replace_a_folder_that_is_not_an_output(write, tmp_path):
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "precious.txt").write_text("keep me")
-    with pytest.raises(labelprep.ConfigError, match="not empty and holds no labelprep"):
+    with pytest.raises(OutputError, match=r"holds files labelprep did not write: precious\.txt"):
         labelprep.run(
             [write("g.csv", "id,label\n1,x\n")], output_dir=tmp_path / "out", config=False
         )

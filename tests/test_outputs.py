@@ -76,7 +76,7 @@ def test_sample_weight_column(write, run):
     row = [0.2, 0.8, 0.0]  # id 2
     expected = sum(p * w for p, w in zip(row, weights, strict=True))
     frame = targets_of(out)
-    assert frame.filter(pl.col("id") == "2")["sample_weight"].item() == pytest.approx(expected)
+    assert frame.filter(pl.col("id") == 2)["sample_weight"].item() == pytest.approx(expected)
 
 
 def test_class_stats_output_matches_the_result(write, run):

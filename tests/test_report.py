@@ -91,8 +91,9 @@ def test_markdown_states_the_users_numbers(stats: pl.DataFrame) -> None:
     assert "| c1 | 0.6349 | 0.8148 | 0.5335 | 0.5476 | -0.6444 |" in markdown
     assert "    -0.644357,  # c1\n    -1.246532,  # c2\n    -1.673976,  # c3" in markdown
     assert "but by the batch size when the targets are probabilities" in markdown
-    assert "### Split train" in markdown
-    assert "| c3 | 0.05 | 1 | 0 | 1 | 0.025 | 13.33 |" in markdown
+    # the train split: N = 1.1 + 0.85 + 0.05 = 2, ratio 1.1 / 0.05 = 22; c3 balanced 2 / (3 * 0.05)
+    assert "| train | 2 | 3 | 22 | reference | - | - |" in markdown
+    assert "| c3 | 0.05 | 0.025 | 13.33 |" in markdown
     assert "| bad\\_sum | 1 |" in markdown
     assert "| probabilities | 4 |" in markdown
 
@@ -115,7 +116,7 @@ def test_html_is_self_contained_and_offline(stats: pl.DataFrame) -> None:
     assert not re.search(r"""(src|href)\s*=\s*(?!["']?#)""", page)  # only in-page references
     for tag in ("<script", "<link", "<img", "<iframe", "@import", "url(http"):
         assert tag not in page
-    assert page.count("<svg") == 2
+    assert page.count("<svg") == 3  # counts, weights, priors per split
 
 
 def test_html_escapes_every_user_string() -> None:
@@ -355,10 +356,10 @@ def test_many_classes_grow_the_chart_without_value_labels() -> None:
         block = pl.DataFrame({"class": [f"k{i}" for i in range(n)], "soft_mass": [1.5] * n})
         root = svg_root(counts_chart(block, ["soft_mass"]))
         assert len(bars(root, "soft_mass")) == n
-        assert value_labels(root) == (["1.5"] * n if n <= 12 else [])
+        assert value_labels(root) == (["1.5"] * n if n <= 24 else [])
         return float(root.attrib["viewBox"].split()[3])
 
-    assert height(1) < height(12) < height(120) < height(240)
+    assert height(1) < height(24) < height(120) < height(240)
     assert height(240) - height(120) == pytest.approx(120 * (height(120) - height(119)))
 
 

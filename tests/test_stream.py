@@ -12,6 +12,7 @@ import pytest
 import labelprep
 from labelprep import batches, pipeline
 from labelprep.duplicates import IdRanges
+from labelprep.exactsum import exact_units
 from labelprep.stats import BatchStats, RowCounts, class_counts
 from tests.conftest import ONE_BAD_ROW, SPEC_TABLE, overall, rejects_of, targets_of
 
@@ -39,7 +40,7 @@ def test_repeated_ids_out_of_order_are_found_after_the_pass(write, run, monkeypa
         (5, "1", "duplicate_id"),
         (7, "2", "duplicate_id"),
     ]
-    assert targets_of(out)["id"].to_list() == ["5", "1", "2", "9"]  # CSV ids are text
+    assert targets_of(out)["id"].to_list() == [5, 1, 2, 9]  # CSV integer ids are Int64
     # The statistics are those of the second pass: 4 accepted rows, not 6.
     assert result.rows_accepted == 4
     assert overall(result.class_stats)["soft_mass"].to_list() == [2.0, 2.0]
@@ -107,13 +108,14 @@ def test_an_error_inside_the_tap_is_reported_as_itself(write, run, monkeypatch):
         run([write("s.csv", SPEC_TABLE)])
 
 
-def _sums(values: list[float]) -> np.ndarray:
-    """A sums vector for k=1: rows, then the six per-class counts."""
-    return np.array([1.0, *values, 1, 1, 0, 1, 0])
+def _sums(values: list[float]) -> list[int]:
+    """A sums vector for k=1: rows, then the six per-class counts (the soft mass in
+    2**-64 units, as :func:`labelprep.stats.class_sums` gives it)."""
+    return [1, *(exact_units(np.array([v]), bound=1 << 7) for v in values), 1, 1, 0, 1, 0]
 
 
 def test_class_sums_do_not_depend_on_the_order_batches_arrive():
-    masses = [0.1, 0.2, 0.3, 1e16, -1e16, 0.7]
+    masses = [0.1, 0.2, 0.3, 100.0, -100.0, 0.7]
     forward, backward = BatchStats(1), BatchStats(1)
     for position, mass in enumerate(masses):
         forward.add(position, [(None, _sums([mass]))], RowCounts())

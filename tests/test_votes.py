@@ -96,7 +96,8 @@ def test_duplicate_vote_policies(write, tmp_path, policy, rejected_lines, i1):
     rejects = rejects_of(out)
     assert rejects["row"].to_list() == rejected_lines
     assert set(rejects["reason"]) <= {"duplicate_vote"}
-    assert result.summary["votes"]["duplicate_votes"] == len(rejected_lines)
+    assert result.summary["votes"]["duplicate_votes"] == 2  # repeats of w1, whatever the policy
+    assert result.summary["votes"]["duplicate_votes_rejected"] == len(rejected_lines)
     assert soft_targets(out)["i1"] == pytest.approx(i1)
 
 
@@ -149,3 +150,40 @@ def test_repeats_are_looked_for_among_valid_votes(write, tmp_path):
     _, out = aggregate(tmp_path, [write("z.csv", text)], duplicates="first")
     assert rejects_of(out).select("row", "reason").rows() == [(2, "unknown_class")]
     assert soft_targets(out) == {"i1": [0.0, 1.0, 0.0]}
+
+
+SENTINELS = "id,w1,w2,w3,w4\ni1,a,-1000,b,a\ni2,-1,b,b,-1000\n"
+
+
+def test_several_missing_markers(write, tmp_path):
+    result, out = aggregate(
+        tmp_path, [write("w.csv", SENTINELS)], layout="wide", missing=["-1", "-1000"]
+    )
+    targets = soft_targets(out)
+    assert targets["i1"] == pytest.approx([2 / 3, 1 / 3, 0])
+    assert targets["i2"] == pytest.approx([0, 1, 0])
+    assert result.summary["votes"]["votes_in"] == 5
+
+
+def test_one_missing_marker_as_a_string_still_works(write, tmp_path):
+    text = "id,w1,w2\ni1,a,-9\n"
+    _, out = aggregate(tmp_path, [write("w.csv", text)], layout="wide", missing="-9")
+    assert soft_targets(out)["i1"] == pytest.approx([1, 0, 0])
+
+
+def test_validate_reads_vote_files_like_run(write):
+    path = write("w.csv", SENTINELS)
+    report = labelprep.validate(
+        path, layout="wide", missing=("-1", "-1000"), classes="a,b,c", config=False
+    )
+    assert report.passed
+    assert (report.rows_in, report.rows_accepted) == (2, 2)
+
+
+def test_run_counts_kept_repeats_of_a_long_vote_file(write, tmp_path):
+    text = "id,annotator,label\ni1,w1,a\ni1,w1,a\ni1,w2,b\ni2,w2,b\ni2,w2,b\ni2,w2,c\n"
+    result = labelprep.run(
+        write("v.csv", text), output_dir=tmp_path / "o", classes="a,b,c", config=False
+    )
+    assert result.summary["votes"]["duplicate_votes"] == 3
+    assert result.summary["votes"]["duplicate_votes_rejected"] == 0

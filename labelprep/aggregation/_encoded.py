@@ -136,24 +136,36 @@ class AggregationResult:
     proba
         float64 ``(n_items, n_classes)``; every row is non-negative and sums to 1.
     method
-        ``"shares"``, ``"majority"`` or ``"dawid_skene"``.
+        The method's name as the CLI spells it, with underscores (``"dawid_skene"``).
     n_votes
         int64 ``(n_items,)``: votes per item.
     ties
         Number of items with at least one vote whose raw vote count has a tied maximum;
         computed from the raw counts whatever the method.
     annotator_accuracy
-        Dawid-Skene only: ``sum_k prior_k * confusion[a, k, k]``, the probability that
-        annotator ``a`` gives the true class of an item drawn from the class prior.
+        Models with confusion matrices: ``sum_k prior_k * confusion[a, k, k]``, the
+        probability that annotator ``a`` gives the true class of an item drawn from the prior.
     confusion
-        Dawid-Skene only: ``(n_annotators, K, K)``; ``confusion[a, k, l]`` is the
-        probability that annotator ``a`` answers ``l`` when the true class is ``k``.
+        Models with confusion matrices (Dawid-Skene, one-coin, MACE): ``(n_annotators, K,
+        K)``; ``confusion[a, k, l]`` is the probability that annotator ``a`` answers ``l``
+        when the true class is ``k``.
     class_prior
-        Dawid-Skene only: ``(K,)`` estimated class prior.
+        EM models: ``(K,)`` class prior (estimated, or fixed uniform for GLAD and MACE).
     n_iter
         EM iterations run (0 for the closed-form methods).
     converged
         Whether the stopping criterion was met (always True for closed-form methods).
+    skills
+        ``(n_annotators,)`` per-annotator skill where the model has one (its meaning is
+        the method's: accuracy, ability, competence or weight; see each method).
+    log_likelihood
+        The objective after every E-step (EM methods), oldest first.
+    final_change
+        Relative change of the objective over the last iteration (None if under two).
+    gold_items
+        Items whose posterior was fixed to a gold class.
+    gold_accuracy
+        Accuracy on the gold items of the votes-only posterior (None without gold).
     """
 
     proba: FloatArray
@@ -165,6 +177,11 @@ class AggregationResult:
     class_prior: FloatArray | None = None
     n_iter: int = 0
     converged: bool = True
+    skills: FloatArray | None = None
+    log_likelihood: tuple[float, ...] = ()
+    final_change: float | None = None
+    gold_items: int = 0
+    gold_accuracy: float | None = None
 
     def hard_labels(self) -> IntArray:
         """Argmax class per item, ties going to the lowest class index."""
@@ -174,8 +191,11 @@ class AggregationResult:
 class AggregationMethod(Protocol):
     """The one verb every aggregation method implements."""
 
-    def fit_predict_proba(self, votes: EncodedVotes) -> AggregationResult:
-        """Aggregate ``votes`` into one class distribution per item."""
+    def fit_predict_proba(
+        self, votes: EncodedVotes, gold: npt.ArrayLike | None = None
+    ) -> AggregationResult:
+        """Aggregate ``votes`` into one class distribution per item; ``gold`` (per item a
+        class code, or -1) fixes the posteriors of the items whose answer is known."""
         ...
 
 
@@ -207,13 +227,18 @@ def votes_per_item(votes: EncodedVotes) -> IntArray:
     return np.bincount(votes.item, minlength=votes.n_items).astype(np.int64)
 
 
+def tied_rows(counts: IntArray) -> npt.NDArray[np.bool_]:
+    """Per row: it has at least one vote and its maximum count is shared by 2+ classes."""
+    if counts.shape[0] == 0:
+        return np.zeros(0, dtype=bool)
+    top = counts.max(axis=1, keepdims=True)
+    tied: npt.NDArray[np.bool_] = ((counts == top).sum(axis=1) > 1) & (top[:, 0] > 0)
+    return tied
+
+
 def count_ties(counts: IntArray) -> int:
     """Number of rows with at least one vote whose maximum count is shared by 2+ classes."""
-    if counts.shape[0] == 0:
-        return 0
-    top = counts.max(axis=1, keepdims=True)
-    tied = ((counts == top).sum(axis=1) > 1) & (top[:, 0] > 0)
-    return int(tied.sum())
+    return int(tied_rows(counts).sum())
 
 
 def argmax_lowest(values: FloatArray | IntArray) -> IntArray:

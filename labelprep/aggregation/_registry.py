@@ -7,22 +7,38 @@ from typing import Any
 
 from labelprep.aggregation._encoded import AggregationMethod
 from labelprep.aggregation.dawid_skene import DawidSkene
+from labelprep.aggregation.glad import GLAD
+from labelprep.aggregation.mace import MACE
 from labelprep.aggregation.majority import Majority
+from labelprep.aggregation.one_coin import OneCoinDawidSkene
 from labelprep.aggregation.shares import Shares
+from labelprep.aggregation.wawa import Wawa
+from labelprep.aggregation.zero_based_skill import ZeroBasedSkill
 from labelprep.errors import ConfigError, did_you_mean
 
 METHODS: dict[str, type[AggregationMethod]] = {
     "shares": Shares,
     "majority": Majority,
     "dawid-skene": DawidSkene,
+    "one-coin-dawid-skene": OneCoinDawidSkene,
+    "glad": GLAD,
+    "mace": MACE,
+    "wawa": Wawa,
+    "zero-based-skill": ZeroBasedSkill,
 }
+
+EM_METHODS = frozenset({"dawid-skene", "one-coin-dawid-skene", "glad", "mace"})
+"""Methods fitted by EM (they take ``max_iter`` and ``tol`` and report a log-likelihood)."""
+
+PER_ANNOTATOR_CONFUSION = frozenset({"dawid-skene"})
+"""Methods that fit a full K x K confusion matrix per annotator."""
 
 
 def get_method(name: str, **params: Any) -> AggregationMethod:
     """Instantiate the aggregation method called ``name`` with keyword ``params``.
 
-    ``dawid_skene`` is accepted for ``dawid-skene``. Unknown names and parameters raise
-    ``ConfigError`` with a hint.
+    Underscores are accepted for hyphens (``dawid_skene`` for ``dawid-skene``). Unknown
+    names and parameters raise ``ConfigError`` with a hint.
 
     Examples
     --------
@@ -32,7 +48,8 @@ def get_method(name: str, **params: Any) -> AggregationMethod:
     Traceback (most recent call last):
     ...
     labelprep.errors.ConfigError: unknown aggregation method 'dawid-skeen'; choose one of \
-'shares', 'majority', 'dawid-skene'. Did you mean 'dawid-skene'?
+'shares', 'majority', 'dawid-skene', 'one-coin-dawid-skene', 'glad', 'mace', 'wawa', \
+'zero-based-skill'. Did you mean 'dawid-skene'?
     """
     key = name.strip().lower().replace("_", "-")
     if key not in METHODS:

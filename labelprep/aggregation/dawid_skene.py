@@ -15,9 +15,10 @@ Initialisation: posteriors are the vote shares (an unvoted item gets the uniform
 the first step is an M-step. Smoothing: ``_EPS = 1e-10`` is added to every confusion count
 and prior entry before normalising, so that no probability is exactly 0 and the logarithm
 stays finite; a confusion row with no mass at all (an annotator never seen on items of that
-class) thus becomes uniform. Stopping: the largest absolute change of any posterior between
-two E-steps is below ``tol``, or ``max_iter`` E-steps have run. An item without votes gets
-the class prior as its posterior.
+class) thus becomes uniform. Stopping: the relative change of the log-likelihood of the
+votes between two E-steps is below ``tol``, or ``max_iter`` E-steps have run (see
+:mod:`labelprep.aggregation._em`, which also describes gold items). An item without votes
+gets the class prior as its posterior.
 
 Every step is vectorised over votes with ``numpy.bincount`` on flat indices; the only
 Python loops are over iterations and over the K classes. The computation is deterministic.
@@ -28,7 +29,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
+from labelprep.aggregation._em import (
+    DEFAULT_TOL,
+    Trace,
+    check_em_params,
+    clamp,
+    e_step,
+    gold_accuracy,
+    gold_codes,
+    gold_count,
+    prior_accuracy,
+)
 from labelprep.aggregation._encoded import (
     AggregationResult,
     EncodedVotes,
@@ -38,7 +51,6 @@ from labelprep.aggregation._encoded import (
     vote_counts,
 )
 from labelprep.aggregation.shares import Shares
-from labelprep.errors import ConfigError
 
 _EPS = 1e-10
 
@@ -64,10 +76,10 @@ def _m_step(
     return prior, confusion
 
 
-def _e_step(
+def _log_scores(
     votes: EncodedVotes, answer: IntArray, prior: FloatArray, confusion: FloatArray
 ) -> FloatArray:
-    """Posteriors ``(n_items, K)`` of the true class, computed in log space."""
+    """Unnormalised log posteriors ``(n_items, K)`` of the true class."""
     k = votes.n_classes
     # log_conf[t, a * K + l] = log confusion[a, t, l]
     log_conf = np.log(confusion).transpose(1, 0, 2).reshape(k, -1)
@@ -76,16 +88,7 @@ def _e_step(
         weights = log_conf[true_class][answer]
         log_post[:, true_class] = np.bincount(votes.item, weights=weights, minlength=votes.n_items)
     log_post += np.log(prior)
-    log_post -= log_post.max(axis=1, keepdims=True)
-    post = np.exp(log_post)
-    post /= post.sum(axis=1, keepdims=True)
-    return post
-
-
-def _accuracy(prior: FloatArray, confusion: FloatArray) -> FloatArray:
-    """Prior-weighted diagonal of each confusion matrix: P(answer = truth) per annotator."""
-    diagonals = np.diagonal(confusion, axis1=1, axis2=2)  # (A, K)
-    return np.asarray(diagonals @ prior, dtype=np.float64)
+    return log_post
 
 
 @dataclass(frozen=True)
@@ -97,7 +100,7 @@ class DawidSkene:
     max_iter
         Maximum number of E-steps, ``>= 1``.
     tol
-        Stop when the largest absolute change of any posterior is below this, ``> 0``.
+        Stop when the relative change of the log-likelihood is below this, ``> 0``.
 
     Examples
     --------
@@ -110,39 +113,42 @@ class DawidSkene:
     """
 
     max_iter: int = 100
-    tol: float = 1e-5
+    tol: float = DEFAULT_TOL
 
     def __post_init__(self) -> None:
-        if isinstance(self.max_iter, bool) or int(self.max_iter) != self.max_iter:
-            raise ConfigError(f"dawid-skene: max_iter must be an integer, got {self.max_iter!r}.")
-        if self.max_iter < 1:
-            raise ConfigError(f"dawid-skene: max_iter must be >= 1, got {self.max_iter}.")
-        if not np.isfinite(self.tol) or self.tol <= 0:
-            raise ConfigError(f"dawid-skene: tol must be a finite number > 0, got {self.tol!r}.")
+        check_em_params("dawid-skene", self.max_iter, self.tol)
 
-    def fit_predict_proba(self, votes: EncodedVotes) -> AggregationResult:
+    def fit_predict_proba(
+        self, votes: EncodedVotes, gold: npt.ArrayLike | None = None
+    ) -> AggregationResult:
         """Run EM from the vote shares and return posteriors and fitted parameters."""
+        codes = gold_codes(gold, votes)
         counts = vote_counts(votes)
         n_votes = counts.sum(axis=1)
         voted = (n_votes > 0).astype(np.float64)
         answer = votes.annotator * votes.n_classes + votes.label
-        posterior = Shares().fit_predict_proba(votes).proba
+        posterior = clamp(Shares().fit_predict_proba(votes).proba, codes)
         prior, confusion = _m_step(votes, answer, posterior, voted)
-        n_iter, converged = 0, False
-        while n_iter < self.max_iter and not converged:
-            updated = _e_step(votes, answer, prior, confusion)
-            n_iter += 1
-            converged = bool(np.max(np.abs(updated - posterior), initial=0.0) < self.tol)
-            posterior = updated
+        trace = Trace(self.tol, self.max_iter)
+        stop = False
+        while not stop:
+            free, posterior, log_lik = e_step(_log_scores(votes, answer, prior, confusion), codes)
+            stop = trace.record(log_lik)
             prior, confusion = _m_step(votes, answer, posterior, voted)
+        accuracy = prior_accuracy(prior, confusion)
         return AggregationResult(
             proba=posterior,
             method="dawid_skene",
             n_votes=n_votes,
             ties=count_ties(counts),
-            annotator_accuracy=_accuracy(prior, confusion),
+            annotator_accuracy=accuracy,
             confusion=confusion,
             class_prior=prior,
-            n_iter=n_iter,
-            converged=converged,
+            n_iter=trace.n_iter,
+            converged=trace.converged,
+            skills=accuracy,
+            log_likelihood=tuple(trace.history),
+            final_change=trace.final_change,
+            gold_items=gold_count(codes),
+            gold_accuracy=gold_accuracy(free, codes),
         )

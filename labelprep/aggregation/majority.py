@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
+from labelprep.aggregation._em import clamp, gold_accuracy, gold_codes, gold_count
 from labelprep.aggregation._encoded import (
     AggregationResult,
     EncodedVotes,
@@ -34,8 +36,11 @@ class Majority:
     ([[1.0, 0.0], [0.0, 1.0]], 1)
     """
 
-    def fit_predict_proba(self, votes: EncodedVotes) -> AggregationResult:
+    def fit_predict_proba(
+        self, votes: EncodedVotes, gold: npt.ArrayLike | None = None
+    ) -> AggregationResult:
         """Return one-hot rows of the plurality class (uniform rows for unvoted items)."""
+        codes = gold_codes(gold, votes)
         counts = vote_counts(votes)
         n_votes = counts.sum(axis=1)
         k = votes.n_classes
@@ -43,5 +48,10 @@ class Majority:
         one_hot = (np.arange(k) == winner[:, None]).astype(np.float64)
         proba = np.where(n_votes[:, None] > 0, one_hot, 1.0 / k)
         return AggregationResult(
-            proba=proba, method="majority", n_votes=n_votes, ties=count_ties(counts)
+            proba=clamp(proba, codes),
+            method="majority",
+            n_votes=n_votes,
+            ties=count_ties(counts),
+            gold_items=gold_count(codes),
+            gold_accuracy=gold_accuracy(proba, codes),
         )

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
+from labelprep.aggregation._em import clamp, gold_accuracy, gold_codes, gold_count
 from labelprep.aggregation._encoded import (
     AggregationResult,
     EncodedVotes,
@@ -44,8 +46,11 @@ class Shares:
         if not np.isfinite(self.alpha) or self.alpha < 0:
             raise ConfigError(f"shares: alpha must be a finite number >= 0, got {self.alpha!r}.")
 
-    def fit_predict_proba(self, votes: EncodedVotes) -> AggregationResult:
+    def fit_predict_proba(
+        self, votes: EncodedVotes, gold: npt.ArrayLike | None = None
+    ) -> AggregationResult:
         """Return the (smoothed) vote shares of every item."""
+        codes = gold_codes(gold, votes)
         counts = vote_counts(votes)
         n_votes = counts.sum(axis=1)
         smoothed = counts + self.alpha
@@ -53,5 +58,10 @@ class Shares:
         k = votes.n_classes
         proba = np.divide(smoothed, totals, out=np.full(counts.shape, 1.0 / k), where=totals > 0)
         return AggregationResult(
-            proba=proba, method="shares", n_votes=n_votes, ties=count_ties(counts)
+            proba=clamp(proba, codes),
+            method="shares",
+            n_votes=n_votes,
+            ties=count_ties(counts),
+            gold_items=gold_count(codes),
+            gold_accuracy=gold_accuracy(proba, codes),
         )

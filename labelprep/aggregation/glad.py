@@ -1,0 +1,163 @@
+"""GLAD (Whitehill et al. 2009): annotator abilities and item difficulties.
+
+Model, as crowd-kit's ``GLAD``. Item ``i`` has a hidden class ``t_i`` with a fixed uniform
+prior; annotator ``a`` answers it correctly with probability ``sigma(alpha_a * exp(beta_i))``
+(``alpha_a`` in R is the ability, ``exp(beta_i) > 0`` the inverse difficulty) and otherwise
+picks one of the other ``K - 1`` classes uniformly. Both parameters have standard normal
+priors centred on 1. EM:
+
+- **E-step**: ``log T[i, k] = log(1/K) + sum over votes (a, l) on i of
+  (log sigma(x) if l == k else log(1 - sigma(x)) - log(K - 1))``, ``x = alpha_a exp(beta_i)``;
+- **M-step**: the expected complete log-likelihood plus the log priors is increased by
+  ``m_step_iter`` rounds of Fisher scoring, alternating between all abilities and all
+  difficulties (each a diagonal Newton step using ``sigma (1 - sigma)`` as the curvature;
+  steps are clipped to ``[-m_step_clip, m_step_clip]``).
+
+Abilities and inverse difficulties start at 1, so the first posterior is the vote shares'
+argmax distribution of equally trusted annotators. The objective whose relative change stops
+the run is the log-likelihood of the votes plus the log prior densities of the parameters;
+stopping and gold items as in :mod:`labelprep.aggregation._em`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from labelprep.aggregation._em import (
+    DEFAULT_TOL,
+    Trace,
+    check_em_params,
+    e_step,
+    gold_accuracy,
+    gold_codes,
+    gold_count,
+)
+from labelprep.aggregation._encoded import (
+    AggregationResult,
+    EncodedVotes,
+    FloatArray,
+    count_ties,
+    vote_counts,
+)
+from labelprep.errors import ConfigError
+
+_LOG_2PI = float(np.log(2 * np.pi))
+
+
+def _log_sigmoid(x: FloatArray) -> FloatArray:
+    """``log(1 / (1 + exp(-x)))`` without overflow."""
+    out: FloatArray = -np.logaddexp(0.0, -x)
+    return out
+
+
+def _log_scores(
+    votes: EncodedVotes, alpha: FloatArray, beta: FloatArray
+) -> tuple[FloatArray, float]:
+    """Unnormalised log posteriors ``(n_items, K)`` and the log prior density."""
+    k = votes.n_classes
+    x = alpha[votes.annotator] * np.exp(beta[votes.item])
+    log_right = _log_sigmoid(x)
+    log_wrong = _log_sigmoid(-x) - np.log(max(k - 1, 1))
+    base = np.bincount(votes.item, weights=log_wrong, minlength=votes.n_items)
+    flat = np.bincount(
+        votes.item * k + votes.label, weights=log_right - log_wrong, minlength=votes.n_items * k
+    )
+    scores: FloatArray = flat.reshape(votes.n_items, k) + base[:, None] - np.log(k)
+    log_prior = -0.5 * (((alpha - 1) ** 2).sum() + ((beta - 1) ** 2).sum())
+    log_prior -= 0.5 * _LOG_2PI * (alpha.size + beta.size)
+    return scores, float(log_prior)
+
+
+@dataclass(frozen=True)
+class GLAD:
+    """GLAD EM aggregation (see the module docstring for the exact model).
+
+    Prefer it when items differ in difficulty (some are hard for everyone).
+
+    Parameters
+    ----------
+    max_iter
+        Maximum number of E-steps, ``>= 1``.
+    tol
+        Stop when the relative change of the objective is below this, ``> 0``.
+    m_step_iter
+        Fisher-scoring rounds per M-step, ``>= 1``.
+    m_step_clip
+        Largest change of one parameter in one round, ``> 0``.
+
+    Examples
+    --------
+    >>> from labelprep.aggregation import EncodedVotes
+    >>> v = EncodedVotes(item=[0, 0, 0, 1, 1, 1], annotator=[0, 1, 2, 0, 1, 2],
+    ...                  label=[0, 0, 1, 1, 1, 0], n_items=2, n_annotators=3, n_classes=2)
+    >>> GLAD().fit_predict_proba(v).hard_labels().tolist()
+    [0, 1]
+    """
+
+    max_iter: int = 100
+    tol: float = DEFAULT_TOL
+    m_step_iter: int = 5
+    m_step_clip: float = 2.0
+
+    def __post_init__(self) -> None:
+        check_em_params("glad", self.max_iter, self.tol)
+        if int(self.m_step_iter) != self.m_step_iter or self.m_step_iter < 1:
+            raise ConfigError(f"glad: m_step_iter must be an integer >= 1, got {self.m_step_iter}.")
+        if not np.isfinite(self.m_step_clip) or self.m_step_clip <= 0:
+            raise ConfigError(f"glad: m_step_clip must be > 0, got {self.m_step_clip!r}.")
+
+    def _m_step(
+        self, votes: EncodedVotes, right: FloatArray, alpha: FloatArray, beta: FloatArray
+    ) -> tuple[FloatArray, FloatArray]:
+        """Fisher scoring on abilities, then difficulties; ``right`` is each vote's posterior
+        probability of being correct."""
+        a, i = votes.annotator, votes.item
+        for _ in range(self.m_step_iter):
+            scale = np.exp(beta[i])
+            x = alpha[a] * scale
+            sig = 1.0 / (1.0 + np.exp(-x))
+            grad = np.bincount(a, (right - sig) * scale, alpha.size) - (alpha - 1)
+            curv = np.bincount(a, sig * (1 - sig) * scale**2, alpha.size) + 1
+            alpha = alpha + np.clip(grad / curv, -self.m_step_clip, self.m_step_clip)
+            x = alpha[a] * scale
+            sig = 1.0 / (1.0 + np.exp(-x))
+            grad = np.bincount(i, (right - sig) * x, beta.size) - (beta - 1)
+            curv = np.bincount(i, sig * (1 - sig) * x**2, beta.size) + 1
+            beta = beta + np.clip(grad / curv, -self.m_step_clip, self.m_step_clip)
+        return alpha, beta
+
+    def fit_predict_proba(
+        self, votes: EncodedVotes, gold: npt.ArrayLike | None = None
+    ) -> AggregationResult:
+        """Run EM and return posteriors, abilities (``skills``) and the fixed prior."""
+        codes = gold_codes(gold, votes)
+        counts = vote_counts(votes)
+        alpha, beta = np.ones(votes.n_annotators), np.ones(votes.n_items)
+        scores, _ = _log_scores(votes, alpha, beta)
+        free, posterior, _ = e_step(scores, codes)
+        trace = Trace(self.tol, self.max_iter)
+        stop = False
+        while not stop:
+            right = posterior[votes.item, votes.label]
+            alpha, beta = self._m_step(votes, right, alpha, beta)
+            scores, log_prior = _log_scores(votes, alpha, beta)
+            free, posterior, log_lik = e_step(scores, codes)
+            stop = trace.record(log_lik + log_prior)
+        k = votes.n_classes
+        return AggregationResult(
+            proba=posterior,
+            method="glad",
+            n_votes=counts.sum(axis=1),
+            ties=count_ties(counts),
+            class_prior=np.full(k, 1.0 / k),
+            n_iter=trace.n_iter,
+            converged=trace.converged,
+            skills=alpha,
+            log_likelihood=tuple(trace.history),
+            final_change=trace.final_change,
+            gold_items=gold_count(codes),
+            gold_accuracy=gold_accuracy(free, codes),
+        )

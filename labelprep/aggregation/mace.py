@@ -1,0 +1,200 @@
+"""MACE (Hovy et al. 2013): annotators who either know the answer or spam.
+
+Model, as crowd-kit's ``MACE``. Item ``i`` has a hidden class ``t_i`` with a uniform prior.
+On each vote annotator ``a`` spams with probability ``spam[a, 0]`` and then answers from
+their own strategy distribution ``theta[a]``, or knows (``spam[a, 1]``) and answers
+``t_i``: ``P(l | t) = spam[a, 0] * theta[a, l] + spam[a, 1] * [l == t]``. EM:
+
+- **E-step**: item posteriors in log space; each vote's expected "knows" indicator is
+  ``T[i, l] * spam[a, 1] / P(l | l)``, its "spams" indicator the complement;
+- **M-step** (``method="vb"``, the default): variational Bayes with a symmetric
+  ``Beta(alpha, beta)`` prior on the spamming coin and a ``Dirichlet(10)`` prior on each
+  strategy: ``x <- exp(digamma(count + prior)) / exp(digamma(sum(count + prior)))``;
+  ``method="em"`` normalises the counts plus ``0.01 / K`` instead.
+
+Initialisation: every annotator knows with probability 0.5 and spams uniformly, so the
+first posterior is the plain vote shares' sharpening; ``n_restarts > 1`` adds restarts from
+random parameters (drawn as in crowd-kit, ``Uniform(1, 1.5 + default_noise)`` normalised,
+from ``numpy.random.default_rng(seed)``) and keeps the run with the best log-likelihood.
+Stopping and gold items as in :mod:`labelprep.aggregation._em`; the skill of an annotator
+is their probability of knowing, ``spam[a, 1] / (spam[a, 0] + spam[a, 1])``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from labelprep.aggregation._em import (
+    DEFAULT_TOL,
+    Trace,
+    check_em_params,
+    digamma,
+    e_step,
+    gold_accuracy,
+    gold_codes,
+    gold_count,
+)
+from labelprep.aggregation._encoded import (
+    AggregationResult,
+    EncodedVotes,
+    FloatArray,
+    IntArray,
+    count_ties,
+    vote_counts,
+)
+from labelprep.errors import ConfigError
+
+_TINY = 1e-300
+
+Params = tuple[FloatArray, FloatArray]  # spam (A, 2), theta (A, K)
+
+
+def _log_scores(votes: EncodedVotes, spam: FloatArray, theta: FloatArray) -> FloatArray:
+    k, a = votes.n_classes, votes.annotator
+    spams = spam[a, 0] * theta[a, votes.label]
+    log_other = np.log(np.maximum(spams, _TINY))
+    log_same = np.log(np.maximum(spams + spam[a, 1], _TINY))
+    base = np.bincount(votes.item, weights=log_other, minlength=votes.n_items)
+    flat = np.bincount(
+        votes.item * k + votes.label, weights=log_same - log_other, minlength=votes.n_items * k
+    )
+    scores: FloatArray = flat.reshape(votes.n_items, k) + base[:, None] - np.log(k)
+    return scores
+
+
+def _expected_counts(
+    votes: EncodedVotes, posterior: FloatArray, spam: FloatArray, theta: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """(spam/know counts ``(A, 2)``, strategy counts ``(A, K)``) from posteriors."""
+    a, n_ann, k = votes.annotator, votes.n_annotators, votes.n_classes
+    spams = spam[a, 0] * theta[a, votes.label]
+    knows = posterior[votes.item, votes.label] * spam[a, 1] / np.maximum(spams + spam[a, 1], _TINY)
+    spammed = np.bincount(a, weights=1.0 - knows, minlength=n_ann).astype(np.float64)
+    knew = np.bincount(a, weights=knows, minlength=n_ann).astype(np.float64)
+    strategy = np.bincount(a * k + votes.label, weights=1.0 - knows, minlength=n_ann * k)
+    return np.stack([spammed, knew], axis=1), strategy.astype(np.float64).reshape(n_ann, k)
+
+
+def _variational(counts: FloatArray, prior: FloatArray | float) -> FloatArray:
+    shifted = counts + prior
+    out: FloatArray = np.exp(digamma(shifted) - digamma(shifted.sum(axis=1, keepdims=True)))
+    return out
+
+
+@dataclass(frozen=True)
+class MACE:
+    """MACE aggregation (see the module docstring for the exact model).
+
+    Prefer it when some annotators answer carelessly (spammers) rather than with
+    systematic confusions.
+
+    Parameters
+    ----------
+    max_iter
+        Maximum number of E-steps per restart, ``>= 1`` (crowd-kit runs 50).
+    tol
+        Stop when the relative change of the log-likelihood is below this, ``> 0``.
+    method
+        ``"vb"`` (variational Bayes, the default) or ``"em"``.
+    alpha, beta
+        Beta prior on the spamming coin (``vb``).
+    n_restarts
+        Runs: the deterministic start and ``n_restarts - 1`` random ones; the best is kept.
+    default_noise, seed
+        Spread and seed of the random starts.
+
+    Examples
+    --------
+    >>> from labelprep.aggregation import EncodedVotes
+    >>> v = EncodedVotes(item=[0, 0, 0, 1, 1, 1], annotator=[0, 1, 2, 0, 1, 2],
+    ...                  label=[0, 0, 1, 1, 1, 0], n_items=2, n_annotators=3, n_classes=2)
+    >>> MACE().fit_predict_proba(v).hard_labels().tolist()
+    [0, 1]
+    """
+
+    max_iter: int = 50
+    tol: float = DEFAULT_TOL
+    method: Literal["vb", "em"] = "vb"
+    alpha: float = 0.5
+    beta: float = 0.5
+    n_restarts: int = 1
+    default_noise: float = 0.5
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        check_em_params("mace", self.max_iter, self.tol)
+        if self.method not in ("vb", "em"):
+            raise ConfigError(f"mace: method must be 'vb' or 'em', got {self.method!r}.")
+        for name in ("alpha", "beta", "default_noise"):
+            value = getattr(self, name)
+            if not np.isfinite(value) or value <= 0:
+                raise ConfigError(f"mace: {name} must be a finite number > 0, got {value!r}.")
+        if int(self.n_restarts) != self.n_restarts or self.n_restarts < 1:
+            raise ConfigError(f"mace: n_restarts must be an integer >= 1, got {self.n_restarts}.")
+
+    def _m_step(self, coin: FloatArray, strategy: FloatArray) -> Params:
+        if self.method == "vb":
+            return _variational(coin, np.array([self.alpha, self.beta])), _variational(
+                strategy, 10.0
+            )
+        smooth = 0.01 / strategy.shape[1]
+        return (
+            (coin + smooth) / (coin + smooth).sum(axis=1, keepdims=True),
+            (strategy + smooth) / (strategy + smooth).sum(axis=1, keepdims=True),
+        )
+
+    def _starts(self, n_ann: int, k: int) -> list[Params]:
+        starts = [(np.full((n_ann, 2), 0.5), np.full((n_ann, k), 1.0 / k))]
+        rng = np.random.default_rng(self.seed)
+        for _ in range(self.n_restarts - 1):
+            spam = rng.uniform(1.0, 2.0 + self.default_noise, (n_ann, 2))
+            theta = rng.uniform(1.0, 2.0 + self.default_noise, (n_ann, k))
+            starts.append(
+                (spam / spam.sum(axis=1, keepdims=True), theta / theta.sum(axis=1, keepdims=True))
+            )
+        return starts
+
+    def _run(
+        self, votes: EncodedVotes, codes: IntArray | None, params: Params
+    ) -> tuple[Params, Trace]:
+        trace = Trace(self.tol, self.max_iter)
+        stop = False
+        while not stop:
+            _, posterior, log_lik = e_step(_log_scores(votes, *params), codes)
+            stop = trace.record(log_lik)
+            if not stop:
+                params = self._m_step(*_expected_counts(votes, posterior, *params))
+        return params, trace
+
+    def fit_predict_proba(
+        self, votes: EncodedVotes, gold: npt.ArrayLike | None = None
+    ) -> AggregationResult:
+        """Run EM (with restarts) and return posteriors, competences and confusions."""
+        codes = gold_codes(gold, votes)
+        counts = vote_counts(votes)
+        k = votes.n_classes
+        runs = [self._run(votes, codes, start) for start in self._starts(votes.n_annotators, k)]
+        (spam, theta), trace = max(runs, key=lambda run: run[1].history[-1])
+        free, posterior, _ = e_step(_log_scores(votes, spam, theta), codes)
+        confusion = spam[:, 0, None, None] * theta[:, None, :] + spam[:, 1, None, None] * np.eye(k)
+        confusion /= confusion.sum(axis=2, keepdims=True)
+        return AggregationResult(
+            proba=posterior,
+            method="mace",
+            n_votes=counts.sum(axis=1),
+            ties=count_ties(counts),
+            annotator_accuracy=np.diagonal(confusion, axis1=1, axis2=2).mean(axis=1),
+            confusion=confusion,
+            class_prior=np.full(k, 1.0 / k),
+            n_iter=trace.n_iter,
+            converged=trace.converged,
+            skills=spam[:, 1] / spam.sum(axis=1),
+            log_likelihood=tuple(trace.history),
+            final_change=trace.final_change,
+            gold_items=gold_count(codes),
+            gold_accuracy=gold_accuracy(free, codes),
+        )

@@ -1,0 +1,222 @@
+"""What a run counted, in plain numbers: the summary, the fallbacks and ``manifest.json``.
+
+Every row read is a target or a reject (``rows_in = rows_accepted + rows_rejected``, per
+input too), and every place where a row's target is not simply its evidence is counted
+under ``summary["fallbacks"]`` (name -> rows) with a notice naming it:
+
+``renormalized``
+    rows whose probabilities did not sum to 1 within the tolerance and were rescaled
+    (``renormalize=True``);
+``prior_to_uniform``
+    partial rows of a ``partial="prior"`` run spread uniformly over their mask instead:
+    the run's prior fell back to uniform, or gives every class of the row's mask 0;
+``smoothed``
+    rows whose target was smoothed (``smoothing > 0``): every accepted row.
+
+Counting them is a pass over the accepted rows, run only when one of those options is on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from labelprep import __version__
+from labelprep.ingest import FILE, collect_all
+from labelprep.outputs import MANIFEST, Hasher, output_entries, sha256_file, write_json
+from labelprep.stats import row_summary
+from labelprep.targets import TargetPlan, accepted, build_targets, mask, row_sum
+from labelprep.weights import dataset_summary
+
+if TYPE_CHECKING:
+    from labelprep.pipeline import Counts, Prepared
+
+FALLBACKS = ("renormalized", "prior_to_uniform", "smoothed")
+
+
+def summarize(prepared: Prepared, counts: Counts, stats: pl.DataFrame) -> dict[str, Any]:
+    """Row counts by outcome, reason, evidence and file, plus the dataset summary."""
+    rejects = counts.rejects
+    by_reason = rejects.group_by("reason").agg(pl.col("rows").sum()).sort("reason")
+    n_rejected = int(rejects["rows"].sum())
+    n_accepted = counts.rows.total
+    return {
+        "version": __version__,
+        "classes": list(prepared.classes),
+        "classes_source": prepared.vocabulary.source,
+        "count_by": prepared.options.count_by,
+        "rows_in": n_accepted + n_rejected,
+        "rows_accepted": n_accepted,
+        "rows_rejected": n_rejected,
+        "rejects_by_reason": dict(
+            zip(by_reason["reason"], map(int, by_reason["rows"]), strict=True)
+        ),
+        **row_summary(counts.rows),
+        "fallbacks": run_fallbacks(prepared),
+        "dataset": dataset_summary(stats, count_by=prepared.options.count_by),
+        "inputs": _rows_per_input(prepared, counts),
+    }
+
+
+def _rows_per_input(prepared: Prepared, counts: Counts) -> list[dict[str, Any]]:
+    """Per input: rows read, and how many became targets or rejects. For every file but a
+    vote file (many votes, one target) the two must match: a mismatch is a bug."""
+    acc = counts.rows.by_file
+    rej = dict(counts.rejects.group_by(FILE).agg(pl.col("rows").sum()).iter_rows())
+    entries = []
+    for source in prepared.sources:
+        read = prepared.rows_read[source.index] if prepared.rows_read else None
+        accepted_rows, rejected_rows = int(acc.get(source.index, 0)), int(rej.get(source.index, 0))
+        checked = read is not None and source.index not in prepared.vote_files
+        if checked and read != accepted_rows + rejected_rows:
+            raise RuntimeError(
+                f"{source.path}: {read} rows read but {accepted_rows} accepted + "
+                f"{rejected_rows} rejected; rows were lost"
+            )
+        entries.append(
+            {
+                "path": source.path,
+                "format": source.format,
+                "rows": read,
+                "accepted": accepted_rows,
+                "rejected": rejected_rows,
+                "votes": source.index in prepared.vote_files,
+            }
+        )
+    return entries
+
+
+@dataclass(frozen=True)
+class RowTotals:
+    """Where the rows of the inputs went: what ``class_stats(..., with_counts=True)``
+    returns next to the class table, and ``labelprep stats`` prints."""
+
+    rows_in: int
+    rows_accepted: int
+    rows_rejected: int
+    rejects_by_reason: dict[str, int]
+    fallbacks: dict[str, int]
+    notices: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``rows`` block: the same keys as the manifest's, plus the fallbacks."""
+        return {
+            "in": self.rows_in,
+            "accepted": self.rows_accepted,
+            "rejected": self.rows_rejected,
+            "rejected_by_reason": dict(self.rejects_by_reason),
+            "fallbacks": dict(self.fallbacks),
+        }
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a run produced: where, how many rows went where, and the statistics."""
+
+    output_dir: Path | None
+    classes: tuple[str, ...]
+    rows_in: int
+    rows_accepted: int
+    rows_rejected: int
+    rejects_by_reason: dict[str, int]
+    class_stats: pl.DataFrame
+    summary: dict[str, Any]
+    notices: tuple[str, ...]
+
+    def totals(self) -> RowTotals:
+        """Rows in, accepted and rejected by reason, and the fallbacks."""
+        return RowTotals(
+            self.rows_in,
+            self.rows_accepted,
+            self.rows_rejected,
+            self.rejects_by_reason,
+            self.summary.get("fallbacks", {}),
+            self.notices,
+        )
+
+
+def write_manifest(
+    folder: Path, prepared: Prepared, result: RunResult, hasher: Hasher | None = None
+) -> None:
+    """``manifest.json``: version, inputs with sha256, classes, options, counts, outputs."""
+    summary = result.summary
+    digest = hasher.sha256 if hasher is not None else sha256_file
+    inputs = [{**entry, "sha256": digest(entry["path"])} for entry in summary["inputs"]]
+    manifest = {
+        "labelprep_version": __version__,
+        "inputs": inputs,
+        "classes": list(prepared.classes),
+        "options": summary["options"],
+        "config": prepared.options.config_file,
+        "rows": {
+            "in": result.rows_in,
+            "accepted": result.rows_accepted,
+            "rejected": result.rows_rejected,
+            "rejected_by_reason": result.rejects_by_reason,
+            "by_evidence": summary["rows_by_evidence"],
+        },
+        "summary": {k: v for k, v in summary.items() if k not in ("options", "inputs")},
+        "notices": list(result.notices),
+        "outputs": output_entries(folder, hasher),
+    }
+    write_json(folder / MANIFEST, manifest)
+
+
+def fallback_exprs(plan: TargetPlan, *, prior_is_uniform: bool) -> dict[str, pl.Expr]:
+    """Per fallback the options switch on: the condition, on an accepted row, that it
+    applies to the row (see the module docstring)."""
+    opts = plan.options
+    exprs: dict[str, pl.Expr] = {}
+    if opts.renormalize:
+        exprs["renormalized"] = pl.col("__has_p") & ((row_sum() - 1.0).abs() > opts.tolerance)
+    if opts.partial == "prior":
+        partial = ~pl.col("__has_p") & ~pl.col("__has_y")
+        if prior_is_uniform or plan.prior is None:
+            exprs["prior_to_uniform"] = partial
+        else:
+            weighted = [mask(i).cast(pl.Float64) * w for i, w in enumerate(plan.prior)]
+            exprs["prior_to_uniform"] = partial & (pl.sum_horizontal(weighted) <= 0)
+    if opts.smoothing > 0:
+        exprs["smoothed"] = pl.col("__ok")  # every accepted row
+    return exprs
+
+
+def run_fallbacks(prepared: Prepared) -> dict[str, int]:
+    """The fallbacks of a run (a pass over its rows, only when an option calls for it)."""
+    uniform = prepared.prior is not None and prepared.prior.source == "uniform"
+    if not fallback_exprs(prepared.plan, prior_is_uniform=uniform):
+        return {}  # no pass, and no K-wide plan built, for a run without fallbacks
+    targets = build_targets(prepared.frame, prepared.plan)
+    return count_fallbacks(targets, prepared.plan, prior_is_uniform=uniform)
+
+
+def count_fallbacks(
+    targets: pl.LazyFrame, plan: TargetPlan, *, prior_is_uniform: bool
+) -> dict[str, int]:
+    """Rows per fallback among the accepted rows of ``targets`` (built, wide)."""
+    exprs = fallback_exprs(plan, prior_is_uniform=prior_is_uniform)
+    if not exprs:
+        return {}
+    query = accepted(targets).select(e.sum().alias(n) for n, e in exprs.items())
+    row = collect_all([query])[0].row(0, named=True)
+    return {name: int(row[name] or 0) for name in exprs}
+
+
+FALLBACK_NOTICES = {
+    "renormalized": "{n} row(s) whose probabilities did not sum to 1 were renormalized",
+    "prior_to_uniform": "{n} partial row(s) were spread uniformly over their candidates "
+    "instead of by the class prior (the prior is uniform, or 0 on all their candidates)",
+    "smoothed": "{n} row(s) were label-smoothed",
+}
+
+
+def fallback_notices(fallbacks: dict[str, int]) -> tuple[str, ...]:
+    """One notice per fallback that applied to some row."""
+    return tuple(
+        f"{FALLBACK_NOTICES[name].format(n=n)} (summary fallbacks.{name})."
+        for name, n in fallbacks.items()
+        if n
+    )
