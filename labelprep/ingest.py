@@ -34,6 +34,7 @@ from labelprep.idtypes import id_expr, natural_id_type, run_id_type
 from labelprep.interrupts import run_interruptibly
 from labelprep.readers import ROW as _ROW
 from labelprep.readers import Read, first_line, read_text
+from labelprep.textscan import readable_path
 
 SOURCE, FILE = "__source", "__file"
 ROW = _ROW  # provenance: the physical line or Parquet row (labelprep.readers)
@@ -93,7 +94,7 @@ class InputFile:
         if self.format == "jsonl":
             return pl.scan_ndjson(self.read_path or self.path, infer_schema_length=None)
         if self.format == "parquet":
-            return pl.scan_parquet(self.path)
+            return pl.scan_parquet(self.read_path or self.path)
         if self.raw is None:
             raise InputError(f"{self.path}: the file was not opened.")
         return self.raw
@@ -106,7 +107,8 @@ def resolve_paths(inputs: Sequence[str | Path]) -> tuple[list[str], tuple[str, .
     paths: list[str] = []
     for item in inputs:
         text = str(item)
-        if globlib.has_magic(text):
+        _check_name(text)
+        if globlib.has_magic(text) and not Path(text).is_file():
             matches = sorted(globlib.glob(text, recursive=True))
             if not matches:
                 raise InputError(f"{text}: the pattern matches no file.")
@@ -130,6 +132,19 @@ def resolve_paths(inputs: Sequence[str | Path]) -> tuple[list[str], tuple[str, .
     return list(first.values()), tuple(dict.fromkeys(notices))
 
 
+def _check_name(text: str) -> None:
+    """A file name must be text: one with bytes that are not UTF-8 cannot be carried as
+    the provenance of its rows (Arrow strings are UTF-8)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        shown = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        raise InputError(
+            f"{shown}: the file name is not valid UTF-8; rename the file (labelprep keeps "
+            "each file's name with its rows)."
+        ) from exc
+
+
 def detect_format(path: str, override: InputFormat | None = None) -> InputFormat:
     """The reader for ``path``: ``override`` if given, else by extension."""
     if override is not None:
@@ -146,9 +161,11 @@ def detect_format(path: str, override: InputFormat | None = None) -> InputFormat
 
 def _read(path: str, fmt: InputFormat, options: Options) -> Read:
     if fmt == "parquet":
-        lf = pl.scan_parquet(path, row_index_name=ROW, row_index_offset=1)
+        read_path = readable_path(path)
+        lf = pl.scan_parquet(read_path, row_index_name=ROW, row_index_offset=1)
         schema = lf.collect_schema()
-        return Read(lf, pl.Schema({k: v for k, v in schema.items() if k != ROW}))
+        schema = pl.Schema({k: v for k, v in schema.items() if k != ROW})
+        return Read(lf, schema, read_path=read_path)
     if Path(path).stat().st_size == 0:
         raise InputError(f"{path}: the file is empty.")
     return read_text(path, fmt, options)

@@ -43,6 +43,11 @@ class Read:
     read_path: str = ""
 
 
+def _one_byte(text: str) -> bool:
+    """Polars' CSV reader takes one-byte separators and quotes; a line break cannot be one."""
+    return len(text.encode("utf-8")) == 1 and text not in "\r\n"
+
+
 def dialect(fmt: InputFormat, options: Options) -> Dialect:
     """The text dialect of an input from its format and the reading options."""
     if fmt == "jsonl":
@@ -53,13 +58,17 @@ def dialect(fmt: InputFormat, options: Options) -> Dialect:
     if sep in ("\\t", "tab"):
         sep = "\t"
     whitespace = sep in ("whitespace", " ")
-    if not whitespace and len(sep) != 1:
+    if not whitespace and not _one_byte(sep):
         raise ConfigError(
-            f"separator {sep!r} must be one character, '\\t', or 'whitespace' (runs of spaces)."
+            f"separator {sep!r} must be one ASCII character (not a line break), '\\t', or "
+            "'whitespace' (runs of spaces)."
         )
     quote = options.quote_char or None
-    if quote is not None and len(quote) != 1:
-        raise ConfigError(f"quote character {quote!r} must be one character (or empty).")
+    if quote is not None and (not _one_byte(quote) or quote == sep):
+        raise ConfigError(
+            f"quote character {quote!r} must be one ASCII character other than the "
+            "separator and line breaks (or empty)."
+        )
     return Dialect(
         separator="\t" if whitespace else sep,
         whitespace=whitespace,

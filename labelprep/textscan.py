@@ -86,6 +86,20 @@ def scratch_dir() -> Path:
     return _SCRATCH[0]
 
 
+_GLOB_CHARACTERS = frozenset("*?[]{}")
+
+
+def readable_path(path: str) -> str:
+    """A path Polars reads as this one file: Polars' scanners expand ``*``, ``?``, ``[``
+    and braces in a path even when the file's own name holds them, so such a file is read
+    through a link with a plain name in :func:`scratch_dir`."""
+    if not _GLOB_CHARACTERS.intersection(path):
+        return path
+    link = scratch_dir() / f"input-{len(list(scratch_dir().iterdir()))}{Path(path).suffix}"
+    link.symlink_to(Path(path).resolve())
+    return str(link)
+
+
 def _raw_blocks(path: str) -> Iterator[tuple[bytes, bool]]:
     """(whole lines with ``\\n`` endings, whether the raw bytes differed) per block."""
     pending, first = b"", True
@@ -312,7 +326,7 @@ def scan_text(path: str, d: Dialect, *, expected_fields: int | None = None) -> L
         if lines.size == 0:
             raise InputError(f"{path}: the file has no header line (only blank lines).")
         header, lines = int(lines[0]), lines[1:]
-    layout = Layout(path, header, lines.astype(np.int64), max_fields=st.max_seps + 1)
+    layout = Layout(readable_path(path), header, lines.astype(np.int64), max_fields=st.max_seps + 1)
     if st.changed:
         layout.read_path, layout.copied = _write_copy(path, d), True
     return layout
