@@ -131,9 +131,16 @@ def test_any_single_character_separator(write, run, separator):
     assert result.rows_accepted == 1
 
 
-def test_a_separator_of_two_characters_is_refused(write, run):
-    with pytest.raises(labelprep.ConfigError, match="one character"):
-        run([write("s.csv", "id,label\n1,x\n")], separator=";;")
+@pytest.mark.parametrize("separator", [";;", "\u00e9", "\n", "\r"])
+def test_a_separator_polars_cannot_take_is_refused(write, run, separator):
+    with pytest.raises(labelprep.ConfigError, match="must be one ASCII character"):
+        run([write("s.csv", "id,label\n1,x\n")], separator=separator)
+
+
+@pytest.mark.parametrize("quote", ["''", "\u00e9", ","])
+def test_a_quote_polars_cannot_take_is_refused(write, run, quote):
+    with pytest.raises(labelprep.ConfigError, match="quote character"):
+        run([write("s.csv", "id,label\n1,x\n")], quote_char=quote)
 
 
 # -- a row's verdict depends on that row alone -------------------------------------------
