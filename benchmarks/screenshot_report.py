@@ -57,7 +57,7 @@ def write_example(directory: Path) -> Path:
     """Render the SPEC's 4-row soft-label example (with a train split) to report.html."""
     import polars as pl
 
-    from labelprep.rendering import render_html
+    from labelprep.reporting.render import render_html
     from labelprep.weights import add_weights, dataset_summary
 
     uint = pl.UInt64
@@ -96,7 +96,7 @@ def write_synthetic(directory: Path, classes: int) -> Path:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
     from report_fixtures import synthetic_stats, synthetic_summary
 
-    from labelprep.rendering import render_html
+    from labelprep.reporting.render import render_html
 
     stats = synthetic_stats(classes)
     summary = synthetic_summary(stats, annotators=60 if classes > 10 else 8)

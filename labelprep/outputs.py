@@ -257,8 +257,8 @@ def output_entries(folder: Path, hasher: Hasher | None = None) -> list[dict[str,
 
 def write_reports(folder: Path, stats: pl.DataFrame, summary: dict[str, Any]) -> None:
     """``report.md`` and ``report.html`` of a run."""
-    from labelprep.rendering import render_html, render_markdown
-    from labelprep.report_inputs import with_run_files
+    from labelprep.reporting.render import render_html, render_markdown
+    from labelprep.reporting.run_files import with_run_files
 
     summary = with_run_files(folder, summary)
     (folder / REPORT_MD).write_text(render_markdown(stats, summary), encoding="utf-8")

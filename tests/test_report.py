@@ -15,8 +15,8 @@ from typing import Any
 import polars as pl
 import pytest
 
-from labelprep.charts import counts_chart, render_charts, weights_chart
-from labelprep.rendering import render_html, render_markdown
+from labelprep.reporting.charts import counts_chart, render_charts, weights_chart
+from labelprep.reporting.render import render_html, render_markdown
 from labelprep.weights import add_weights, dataset_summary
 
 GOLDEN = Path(__file__).parent / "golden" / "report_4row.md"

@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 from report_fixtures import synthetic_stats, synthetic_summary
 
-from labelprep.rendering import render_html
-from labelprep.svg import WIDTH, text_width
+from labelprep.reporting.render import render_html
+from labelprep.reporting.svg import WIDTH, text_width
 
 SIZES = (3, 10, 100, 1000)
 SECTIONS = (

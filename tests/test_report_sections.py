@@ -13,8 +13,8 @@ import pytest
 from report_fixtures import synthetic_stats, synthetic_summary
 
 from labelprep.errors import OutputError
-from labelprep.rendering import render_html, render_markdown
-from labelprep.report_inputs import with_run_files
+from labelprep.reporting.render import render_html, render_markdown
+from labelprep.reporting.run_files import with_run_files
 from labelprep.weights import add_weights
 
 

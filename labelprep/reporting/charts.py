@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from labelprep.svg import (
+from labelprep.reporting.svg import (
     FONT,
     GRID,
     MARGIN,

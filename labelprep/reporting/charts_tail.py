@@ -16,8 +16,8 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from labelprep.charts import Layout, Panel, Series, draw
-from labelprep.svg import (
+from labelprep.reporting.charts import Layout, Panel, Series, draw
+from labelprep.reporting.svg import (
     FONT,
     GRID,
     MARGIN,

@@ -8,8 +8,7 @@ from typing import Any
 
 import polars as pl
 
-from labelprep.charts import weights_chart
-from labelprep.rendering_blocks import (
+from labelprep.reporting.blocks import (
     Block,
     Bullets,
     Code,
@@ -23,7 +22,8 @@ from labelprep.rendering_blocks import (
     names_list,
     num,
 )
-from labelprep.rendering_classes import (
+from labelprep.reporting.charts import weights_chart
+from labelprep.reporting.classes import (
     EXTREME,
     HEAD_TAIL,
     by_count,

@@ -1,10 +1,10 @@
 """The imbalance report: rendering only, as markdown (CI job summary) or one offline HTML page.
 
-The content is built once as small blocks (:mod:`labelprep.rendering_blocks`) that each
-format renders; the sections live in :mod:`labelprep.rendering_run` (headline, rows, what
-happened to the data, votes), :mod:`labelprep.rendering_classes` (counts at any number of
-classes), :mod:`labelprep.rendering_weights` (weights, calibration) and
-:mod:`labelprep.rendering_splits` (priors and drift per split). Any summary key may be
+The content is built once as small blocks (:mod:`labelprep.reporting.blocks`) that each
+format renders; the sections live in :mod:`labelprep.reporting.outcome` (headline, rows, what
+happened to the data, votes), :mod:`labelprep.reporting.classes` (counts at any number of
+classes), :mod:`labelprep.reporting.weights` (weights, calibration) and
+:mod:`labelprep.reporting.splits` (priors and drift per split). Any summary key may be
 missing: a section without data is left out. User strings (class names, paths, reasons,
 notices, rejected values) are escaped in both formats.
 """
@@ -15,17 +15,17 @@ from typing import Any
 
 import polars as pl
 
-from labelprep.rendering_blocks import Block, Heading, Para, html_document, markdown_document
-from labelprep.rendering_classes import classes_section, which_count
-from labelprep.rendering_run import (
+from labelprep.reporting.blocks import Block, Heading, Para, html_document, markdown_document
+from labelprep.reporting.classes import classes_section, which_count
+from labelprep.reporting.outcome import (
     data_section,
     headline,
     rows_section,
     tail_sections,
     votes_section,
 )
-from labelprep.rendering_splits import splits_section
-from labelprep.rendering_weights import calibration_section, weights_section
+from labelprep.reporting.splits import splits_section
+from labelprep.reporting.weights import calibration_section, weights_section
 
 __all__ = ["render_html", "render_markdown"]
 
@@ -54,7 +54,7 @@ def render_markdown(stats: pl.DataFrame, summary: dict[str, Any]) -> str:
 def render_html(stats: pl.DataFrame, summary: dict[str, Any]) -> str:
     """Render the imbalance report as one self-contained HTML page that works offline.
 
-    The charts are inline SVG, drawn by :mod:`labelprep.charts` without any plotting
+    The charts are inline SVG, drawn by :mod:`labelprep.reporting.charts` without any plotting
     library; the page has no script, and long tables are collapsible ``<details>`` whose
     text the browser's find-in-page still reaches.
 

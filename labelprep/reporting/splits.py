@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from labelprep.charts_tail import split_priors_chart
 from labelprep.drift import prior_drift
 from labelprep.errors import LabelprepError
-from labelprep.rendering_blocks import (
+from labelprep.reporting.blocks import (
     Block,
     Bullets,
     Details,
@@ -22,7 +21,8 @@ from labelprep.rendering_blocks import (
     names_list,
     num,
 )
-from labelprep.rendering_classes import ALL_CLASSES_UP_TO
+from labelprep.reporting.charts_tail import split_priors_chart
+from labelprep.reporting.classes import ALL_CLASSES_UP_TO
 from labelprep.weights import COUNT_COLUMNS, imbalance_ratio
 
 DRIFT_CLASSES_SHOWN = 30  # dot-plot rows when there are more classes than one row each

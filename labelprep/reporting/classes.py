@@ -8,9 +8,7 @@ from typing import Any
 
 import polars as pl
 
-from labelprep.charts import counts_chart
-from labelprep.charts_tail import long_tail_chart
-from labelprep.rendering_blocks import (
+from labelprep.reporting.blocks import (
     Block,
     Details,
     Figure,
@@ -22,7 +20,9 @@ from labelprep.rendering_blocks import (
     names_list,
     num,
 )
-from labelprep.svg import wants_log
+from labelprep.reporting.charts import counts_chart
+from labelprep.reporting.charts_tail import long_tail_chart
+from labelprep.reporting.svg import wants_log
 from labelprep.weights import COUNT_COLUMNS, dataset_summary, imbalance_ratio
 
 ALL_CLASSES_UP_TO = 40  # one chart row per class up to this many classes

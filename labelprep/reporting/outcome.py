@@ -8,8 +8,7 @@ from typing import Any
 
 import polars as pl
 
-from labelprep.charts_tail import annotators_chart
-from labelprep.rendering_blocks import (
+from labelprep.reporting.blocks import (
     Banner,
     Block,
     Bullets,
@@ -22,6 +21,7 @@ from labelprep.rendering_blocks import (
     kv_table,
     num,
 )
+from labelprep.reporting.charts_tail import annotators_chart
 
 EXAMPLES_PER_REASON = 3
 _VALUE_CHARS = 80
