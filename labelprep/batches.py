@@ -28,7 +28,7 @@ import polars as pl
 
 from labelprep import interrupts
 from labelprep.duplicates import IdRanges
-from labelprep.ingest import FILE, FILE_SHIFT, ROW
+from labelprep.inputs.ingest import FILE, FILE_SHIFT, ROW
 from labelprep.stats import BatchStats, RowCounts, class_sums, row_counts
 from labelprep.targets import EVIDENCE_NAMES, evidence_name, excluded, mask, target
 
@@ -46,7 +46,7 @@ def tap_inputs(
     k: int, *, has_split: bool, keep: Sequence[str], canonical: Sequence[str]
 ) -> list[pl.Expr]:
     """The columns the tap reads, selected from the checked frame. ``canonical`` are the
-    columns as read (:mod:`labelprep.ingest`), kept for the rejected rows."""
+    columns as read (:mod:`labelprep.inputs.ingest`), kept for the rejected rows."""
     split = pl.col("split") if has_split else pl.lit(None, dtype=pl.String).alias("split")
     return [
         pl.col("id"),

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from labelprep.ingest import PRE_REASON, collect_all, ordinal
+from labelprep.inputs.ingest import PRE_REASON, collect_all, ordinal
 
 _SEED = 0x1AB31
 

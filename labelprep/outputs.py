@@ -112,7 +112,7 @@ def sink_parquet(
     a failure to write ``path`` (disk full, read-only, permission) an
     :class:`~labelprep.errors.OutputError` naming it.
     """
-    from labelprep.ingest import collect_all
+    from labelprep.inputs.ingest import collect_all
 
     codec: Any = compression
     rows = row_group_rows(frame.collect_schema())

@@ -1,6 +1,6 @@
 """The story of a run: scan -> vocabulary -> plan -> one streaming pass -> outputs.
 
-1. :func:`prepare` scans every input lazily, lets :mod:`labelprep.roles` say what it
+1. :func:`prepare` scans every input lazily, lets :mod:`labelprep.inputs.roles` say what it
    means (column roles, vote files, the class vocabulary), aggregates the votes and
    builds the target plan. Ids are assumed unique (checked by the main
    pass); with votes or ``partial="prior"`` a pass over the id column finds repeats
@@ -32,7 +32,7 @@ from labelprep.batches import RowTap, as_written, output_schema, tap_inputs
 from labelprep.config import Options
 from labelprep.duplicates import DuplicateIds, find_duplicate_ids
 from labelprep.errors import InputError
-from labelprep.ingest import (
+from labelprep.inputs.ingest import (
     FILE,
     ROW,
     InputFile,
@@ -41,6 +41,8 @@ from labelprep.ingest import (
     open_inputs,
     with_missing_columns,
 )
+from labelprep.inputs.roles import Meaning, interpret, target_plan
+from labelprep.inputs.vocab import Vocabulary
 from labelprep.outputs import (
     ANNOTATORS,
     CLASS_STATS,
@@ -54,12 +56,10 @@ from labelprep.outputs import (
 )
 from labelprep.prior import PriorEstimate, estimate_prior, prior_sums
 from labelprep.rejects import REJECT_COLUMNS, reject_rows
-from labelprep.roles import Meaning, interpret, target_plan
 from labelprep.schema import class_stats_schema, targets_schema
 from labelprep.stats import RowCounts, class_counts
 from labelprep.summary import RunResult, fallback_notices, summarize, write_manifest
 from labelprep.targets import TargetPlan, accepted, build_targets, rejected
-from labelprep.vocab import Vocabulary
 from labelprep.votes import VOTE_COLUMNS, AggregatedVotes, VoteSettings, aggregate_files
 from labelprep.weights import add_weights
 

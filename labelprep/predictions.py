@@ -20,8 +20,8 @@ import polars as pl
 
 from labelprep.config import Options
 from labelprep.errors import ColumnNotFoundError, InputError
-from labelprep.ingest import canonical_frame, collect_all, open_input
-from labelprep.readers import ROW
+from labelprep.inputs.ingest import canonical_frame, collect_all, open_input
+from labelprep.inputs.readers import ROW
 from labelprep.rejects import reject_rows
 from labelprep.targets import TargetPlan, build_targets, rejected, target
 

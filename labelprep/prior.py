@@ -38,7 +38,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from labelprep.readers import ROW
+from labelprep.inputs.readers import ROW
 from labelprep.targets import candidate, excluded, target
 
 LABELLED_PER_CLASS = 1

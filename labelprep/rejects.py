@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from labelprep.ingest import (
+from labelprep.inputs.ingest import (
     RAW_CANDIDATES,
     RAW_EXCLUDED,
     RAW_LABEL,

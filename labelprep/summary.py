@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from labelprep import __version__
-from labelprep.ingest import FILE, collect_all
+from labelprep.inputs.ingest import FILE, collect_all
 from labelprep.outputs import MANIFEST, Hasher, output_entries, sha256_file, write_json
 from labelprep.stats import row_summary
 from labelprep.targets import TargetPlan, accepted, build_targets, mask, row_sum

@@ -24,7 +24,7 @@ import polars as pl
 
 from labelprep.config import Options
 from labelprep.duplicates import DuplicateIds
-from labelprep.ingest import (
+from labelprep.inputs.ingest import (
     PRE_REASON,
     RAW_CANDIDATES,
     RAW_EXCLUDED,
@@ -265,7 +265,7 @@ def _unknown_class(plan: TargetPlan) -> pl.Expr:
 
 
 def _missing_id(plan: TargetPlan) -> pl.Expr:
-    """A null id (a float NaN id is null, :mod:`labelprep.idtypes`), or, when ids are text,
+    """A null id (a float NaN id is null, :mod:`labelprep.inputs.idtypes`), or, when ids are text,
     one that is empty, only whitespace, or the text ``NaN`` (any case)."""
     if plan.id_is_text:
         text = pl.col("id").cast(pl.String).str.strip_chars().str.to_lowercase()

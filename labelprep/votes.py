@@ -35,7 +35,7 @@ from labelprep.aggregation._encoded import tied_rows, vote_counts
 from labelprep.config import Options
 from labelprep.errors import ColumnNotFoundError, ConfigError
 from labelprep.gold import read_gold
-from labelprep.ingest import (
+from labelprep.inputs.ingest import (
     FILE,
     PRE_REASON,
     RAW_CANDIDATES,

@@ -178,7 +178,7 @@ def test_fast_row_check_agrees_with_the_reason_checks(rows, as_text):
 
 def fast_and_exact(rows: list[dict[str, Any]], *, as_text: bool) -> tuple[list[Any], list[Any]]:
     """``ok_expr`` and "no reason applies" on the rows, parsed as the pipeline does."""
-    from labelprep.ingest import RAW_CANDIDATES, RAW_EXCLUDED, RAW_LABEL, RAW_PROBS
+    from labelprep.inputs.ingest import RAW_CANDIDATES, RAW_EXCLUDED, RAW_LABEL, RAW_PROBS
     from labelprep.targets import TargetPlan, ok_expr, parse_evidence, reason_checks
 
     k = len(CLASSES)

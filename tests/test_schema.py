@@ -12,7 +12,14 @@ import pytest
 
 import labelprep
 from labelprep.config import Options
-from labelprep.ingest import PRE_REASON, RAW_CANDIDATES, RAW_EXCLUDED, RAW_LABEL, RAW_PROBS, VOTES
+from labelprep.inputs.ingest import (
+    PRE_REASON,
+    RAW_CANDIDATES,
+    RAW_EXCLUDED,
+    RAW_LABEL,
+    RAW_PROBS,
+    VOTES,
+)
 from labelprep.schema import (
     CONTRACTS,
     class_stats_schema,

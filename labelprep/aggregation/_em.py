@@ -1,4 +1,5 @@
-"""What the EM-style methods share: the stopping rule, gold clamping and numerical helpers.
+"""What the methods share: the stopping rule, gold clamping, result assembly and numerical
+helpers.
 
 Stopping rule (every EM method): after each E-step the objective (the log-likelihood of
 the votes, plus the log-density of the parameter priors where a model has them) is
@@ -16,12 +17,21 @@ the final parameters, before the gold answer is put in.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import ClassVar, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
-from labelprep.aggregation._encoded import EncodedVotes, FloatArray, IntArray
+from labelprep.aggregation._encoded import (
+    AggregationResult,
+    EncodedVotes,
+    FloatArray,
+    IntArray,
+    argmax_lowest,
+    count_ties,
+)
 from labelprep.errors import ConfigError, InputError
 
 DEFAULT_TOL = 1e-6
@@ -66,6 +76,20 @@ def check_em_params(name: str, max_iter: int, tol: float) -> None:
         raise ConfigError(f"{name}: max_iter must be >= 1, got {max_iter}.")
     if not np.isfinite(tol) or tol <= 0:
         raise ConfigError(f"{name}: tol must be a finite number > 0, got {tol!r}.")
+
+
+@dataclass(frozen=True)
+class Iterative:
+    """Base of the iterative methods: the ``max_iter`` and ``tol`` parameters, checked on
+    construction; ``name`` (the method's CLI name) prefixes the error messages."""
+
+    name: ClassVar[str]
+
+    max_iter: int = 100
+    tol: float = DEFAULT_TOL
+
+    def __post_init__(self) -> None:
+        check_em_params(self.name, self.max_iter, self.tol)
 
 
 def gold_codes(gold: npt.ArrayLike | None, votes: EncodedVotes) -> IntArray | None:
@@ -152,6 +176,105 @@ def gold_count(gold: IntArray | None) -> int:
     return 0 if gold is None else int((gold >= 0).sum())
 
 
+def agreement_with_argmax(
+    votes: EncodedVotes, scores: FloatArray | IntArray, gold: IntArray | None
+) -> FloatArray:
+    """Per annotator: the share of their votes equal to the item's label, the label being
+    the row-wise argmax of ``scores`` (lowest index on ties) or, on gold items, the gold class."""
+    labels = argmax_lowest(scores)
+    if gold is not None:
+        labels[gold >= 0] = gold[gold >= 0]
+    return agreement_rate(votes, labels)
+
+
+def make_result(
+    method: str,
+    counts: IntArray,
+    gold: IntArray | None,
+    proba: FloatArray,
+    *,
+    skills: FloatArray | None = None,
+    n_iter: int = 0,
+    converged: bool = True,
+    class_prior: FloatArray | None = None,
+    confusion: FloatArray | None = None,
+    annotator_accuracy: FloatArray | None = None,
+    log_likelihood: tuple[float, ...] = (),
+    final_change: float | None = None,
+) -> AggregationResult:
+    """Any method's result from its votes-only ``proba`` and raw vote ``counts``: gold items
+    are output as the one-hot of their class and the gold accuracy is that of ``proba``;
+    the keywords are the method's fitted fields (see :class:`AggregationResult`)."""
+    return AggregationResult(
+        proba=clamp(proba, gold),
+        method=method,
+        n_votes=counts.sum(axis=1),
+        ties=count_ties(counts),
+        annotator_accuracy=annotator_accuracy,
+        confusion=confusion,
+        class_prior=class_prior,
+        n_iter=n_iter,
+        converged=converged,
+        skills=skills,
+        log_likelihood=log_likelihood,
+        final_change=final_change,
+        gold_items=gold_count(gold),
+        gold_accuracy=gold_accuracy(proba, gold),
+    )
+
+
+def em_result(
+    method: str,
+    counts: IntArray,
+    gold: IntArray | None,
+    trace: Trace,
+    free: FloatArray,
+    *,
+    class_prior: FloatArray,
+    skills: FloatArray,
+    confusion: FloatArray | None = None,
+    annotator_accuracy: FloatArray | None = None,
+) -> AggregationResult:
+    """An EM method's result from the votes-only posterior ``free`` of its last E-step, its
+    stopping record and its fitted parameters."""
+    return make_result(
+        method,
+        counts,
+        gold,
+        free,
+        skills=skills,
+        n_iter=trace.n_iter,
+        converged=trace.converged,
+        class_prior=class_prior,
+        confusion=confusion,
+        annotator_accuracy=annotator_accuracy,
+        log_likelihood=tuple(trace.history),
+        final_change=trace.final_change,
+    )
+
+
+P = TypeVar("P")
+
+
+def alternate(
+    posterior: FloatArray,
+    m_step: Callable[[FloatArray], P],
+    log_scores: Callable[[P], FloatArray],
+    gold: IntArray | None,
+    trace: Trace,
+) -> tuple[P, FloatArray]:
+    """EM from a starting posterior: M-step, then E-step, record and M-step until ``trace``
+    stops, so the parameters are fitted to the last posterior. Returns them with the
+    votes-only posterior of the last E-step."""
+    params = m_step(posterior)
+    stop = False
+    while not stop:
+        free, posterior, log_lik = e_step(log_scores(params), gold)
+        stop = trace.record(log_lik)
+        params = m_step(posterior)
+    return params, free
+
+
 def e_step(log_scores: FloatArray, gold: IntArray | None) -> tuple[FloatArray, FloatArray, float]:
     """From unnormalised log posteriors ``(n_items, K)``: the votes-only posterior, the
     posterior with gold items fixed, and the log-likelihood (a gold item contributes the
@@ -162,6 +285,19 @@ def e_step(log_scores: FloatArray, gold: IntArray | None) -> tuple[FloatArray, F
     known = np.flatnonzero(gold >= 0)
     log_norm[known] = log_scores[known, gold[known]]
     return free, clamp(free, gold), float(log_norm.sum())
+
+
+def right_wrong_scores(
+    votes: EncodedVotes, log_right: FloatArray, log_wrong: FloatArray
+) -> FloatArray:
+    """``(n_items, K)``: per item and class ``k``, the sum over the item's votes of
+    ``log_right`` (votes for ``k``) or ``log_wrong`` (the others), both given per vote."""
+    k, n_items = votes.n_classes, votes.n_items
+    base = np.bincount(votes.item, weights=log_wrong, minlength=n_items)
+    flat = np.bincount(
+        votes.item * k + votes.label, weights=log_right - log_wrong, minlength=n_items * k
+    )
+    return np.asarray(flat.reshape(n_items, k) + base[:, None], dtype=np.float64)
 
 
 def one_coin_confusion(skills: FloatArray, k: int) -> FloatArray:

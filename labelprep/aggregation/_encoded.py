@@ -245,3 +245,18 @@ def argmax_lowest(values: FloatArray | IntArray) -> IntArray:
     """Row-wise argmax; among tied classes the lowest class index wins."""
     winners: IntArray = np.argmax(values, axis=1).astype(np.int64)
     return winners
+
+
+def vote_shares(counts: IntArray, alpha: float = 0.0) -> FloatArray:
+    """Per-row ``(count_k + alpha) / (n_votes + K * alpha)``; a row with no mass is uniform.
+
+    Examples
+    --------
+    >>> vote_shares(np.array([[2, 1], [0, 0]])).round(3).tolist()
+    [[0.667, 0.333], [0.5, 0.5]]
+    """
+    smoothed = counts + alpha
+    totals = smoothed.sum(axis=1, keepdims=True)
+    uniform = np.full(counts.shape, 1.0 / counts.shape[1])
+    shares: FloatArray = np.divide(smoothed, totals, out=uniform, where=totals > 0)
+    return shares

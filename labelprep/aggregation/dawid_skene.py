@@ -27,19 +27,18 @@ Python loops are over iterations and over the K classes. The computation is dete
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import numpy.typing as npt
 
 from labelprep.aggregation._em import (
-    DEFAULT_TOL,
+    Iterative,
     Trace,
-    check_em_params,
+    alternate,
     clamp,
-    e_step,
-    gold_accuracy,
+    em_result,
     gold_codes,
-    gold_count,
     prior_accuracy,
 )
 from labelprep.aggregation._encoded import (
@@ -47,10 +46,9 @@ from labelprep.aggregation._encoded import (
     EncodedVotes,
     FloatArray,
     IntArray,
-    count_ties,
     vote_counts,
+    vote_shares,
 )
-from labelprep.aggregation.shares import Shares
 
 _EPS = 1e-10
 
@@ -92,7 +90,7 @@ def _log_scores(
 
 
 @dataclass(frozen=True)
-class DawidSkene:
+class DawidSkene(Iterative):
     """Dawid-Skene EM aggregation (see the module docstring for the exact model).
 
     Parameters
@@ -112,11 +110,7 @@ class DawidSkene:
     ([0, 1], True)
     """
 
-    max_iter: int = 100
-    tol: float = DEFAULT_TOL
-
-    def __post_init__(self) -> None:
-        check_em_params("dawid-skene", self.max_iter, self.tol)
+    name: ClassVar[str] = "dawid-skene"
 
     def fit_predict_proba(
         self, votes: EncodedVotes, gold: npt.ArrayLike | None = None
@@ -124,31 +118,29 @@ class DawidSkene:
         """Run EM from the vote shares and return posteriors and fitted parameters."""
         codes = gold_codes(gold, votes)
         counts = vote_counts(votes)
-        n_votes = counts.sum(axis=1)
-        voted = (n_votes > 0).astype(np.float64)
+        voted = (counts.sum(axis=1) > 0).astype(np.float64)
         answer = votes.annotator * votes.n_classes + votes.label
-        posterior = clamp(Shares().fit_predict_proba(votes).proba, codes)
-        prior, confusion = _m_step(votes, answer, posterior, voted)
+
+        def m_step(posterior: FloatArray) -> tuple[FloatArray, FloatArray]:
+            return _m_step(votes, answer, posterior, voted)
+
         trace = Trace(self.tol, self.max_iter)
-        stop = False
-        while not stop:
-            free, posterior, log_lik = e_step(_log_scores(votes, answer, prior, confusion), codes)
-            stop = trace.record(log_lik)
-            prior, confusion = _m_step(votes, answer, posterior, voted)
+        (prior, confusion), free = alternate(
+            clamp(vote_shares(counts), codes),
+            m_step,
+            lambda params: _log_scores(votes, answer, *params),
+            codes,
+            trace,
+        )
         accuracy = prior_accuracy(prior, confusion)
-        return AggregationResult(
-            proba=posterior,
-            method="dawid_skene",
-            n_votes=n_votes,
-            ties=count_ties(counts),
-            annotator_accuracy=accuracy,
-            confusion=confusion,
+        return em_result(
+            "dawid_skene",
+            counts,
+            codes,
+            trace,
+            free,
             class_prior=prior,
-            n_iter=trace.n_iter,
-            converged=trace.converged,
             skills=accuracy,
-            log_likelihood=tuple(trace.history),
-            final_change=trace.final_change,
-            gold_items=gold_count(codes),
-            gold_accuracy=gold_accuracy(free, codes),
+            confusion=confusion,
+            annotator_accuracy=accuracy,
         )

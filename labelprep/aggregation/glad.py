@@ -22,26 +22,20 @@ stopping and gold items as in :mod:`labelprep.aggregation._em`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import numpy.typing as npt
 
 from labelprep.aggregation._em import (
-    DEFAULT_TOL,
+    Iterative,
     Trace,
-    check_em_params,
     e_step,
-    gold_accuracy,
+    em_result,
     gold_codes,
-    gold_count,
+    right_wrong_scores,
 )
-from labelprep.aggregation._encoded import (
-    AggregationResult,
-    EncodedVotes,
-    FloatArray,
-    count_ties,
-    vote_counts,
-)
+from labelprep.aggregation._encoded import AggregationResult, EncodedVotes, FloatArray, vote_counts
 from labelprep.errors import ConfigError
 
 _LOG_2PI = float(np.log(2 * np.pi))
@@ -61,18 +55,14 @@ def _log_scores(
     x = alpha[votes.annotator] * np.exp(beta[votes.item])
     log_right = _log_sigmoid(x)
     log_wrong = _log_sigmoid(-x) - np.log(max(k - 1, 1))
-    base = np.bincount(votes.item, weights=log_wrong, minlength=votes.n_items)
-    flat = np.bincount(
-        votes.item * k + votes.label, weights=log_right - log_wrong, minlength=votes.n_items * k
-    )
-    scores: FloatArray = flat.reshape(votes.n_items, k) + base[:, None] - np.log(k)
+    scores = right_wrong_scores(votes, log_right, log_wrong) - np.log(k)
     log_prior = -0.5 * (((alpha - 1) ** 2).sum() + ((beta - 1) ** 2).sum())
     log_prior -= 0.5 * _LOG_2PI * (alpha.size + beta.size)
     return scores, float(log_prior)
 
 
 @dataclass(frozen=True)
-class GLAD:
+class GLAD(Iterative):
     """GLAD EM aggregation (see the module docstring for the exact model).
 
     Prefer it when items differ in difficulty (some are hard for everyone).
@@ -97,13 +87,13 @@ class GLAD:
     [0, 1]
     """
 
-    max_iter: int = 100
-    tol: float = DEFAULT_TOL
+    name: ClassVar[str] = "glad"
+
     m_step_iter: int = 5
     m_step_clip: float = 2.0
 
     def __post_init__(self) -> None:
-        check_em_params("glad", self.max_iter, self.tol)
+        super().__post_init__()
         if int(self.m_step_iter) != self.m_step_iter or self.m_step_iter < 1:
             raise ConfigError(f"glad: m_step_iter must be an integer >= 1, got {self.m_step_iter}.")
         if not np.isfinite(self.m_step_clip) or self.m_step_clip <= 0:
@@ -146,18 +136,5 @@ class GLAD:
             scores, log_prior = _log_scores(votes, alpha, beta)
             free, posterior, log_lik = e_step(scores, codes)
             stop = trace.record(log_lik + log_prior)
-        k = votes.n_classes
-        return AggregationResult(
-            proba=posterior,
-            method="glad",
-            n_votes=counts.sum(axis=1),
-            ties=count_ties(counts),
-            class_prior=np.full(k, 1.0 / k),
-            n_iter=trace.n_iter,
-            converged=trace.converged,
-            skills=alpha,
-            log_likelihood=tuple(trace.history),
-            final_change=trace.final_change,
-            gold_items=gold_count(codes),
-            gold_accuracy=gold_accuracy(free, codes),
-        )
+        uniform = np.full(votes.n_classes, 1.0 / votes.n_classes)
+        return em_result("glad", counts, codes, trace, free, class_prior=uniform, skills=alpha)

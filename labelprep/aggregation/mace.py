@@ -23,27 +23,25 @@ is their probability of knowing, ``spam[a, 1] / (spam[a, 0] + spam[a, 1])``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from labelprep.aggregation._em import (
-    DEFAULT_TOL,
+    Iterative,
     Trace,
-    check_em_params,
     digamma,
     e_step,
-    gold_accuracy,
+    em_result,
     gold_codes,
-    gold_count,
+    right_wrong_scores,
 )
 from labelprep.aggregation._encoded import (
     AggregationResult,
     EncodedVotes,
     FloatArray,
     IntArray,
-    count_ties,
     vote_counts,
 )
 from labelprep.errors import ConfigError
@@ -54,15 +52,11 @@ Params = tuple[FloatArray, FloatArray]  # spam (A, 2), theta (A, K)
 
 
 def _log_scores(votes: EncodedVotes, spam: FloatArray, theta: FloatArray) -> FloatArray:
-    k, a = votes.n_classes, votes.annotator
+    a = votes.annotator
     spams = spam[a, 0] * theta[a, votes.label]
     log_other = np.log(np.maximum(spams, _TINY))
     log_same = np.log(np.maximum(spams + spam[a, 1], _TINY))
-    base = np.bincount(votes.item, weights=log_other, minlength=votes.n_items)
-    flat = np.bincount(
-        votes.item * k + votes.label, weights=log_same - log_other, minlength=votes.n_items * k
-    )
-    scores: FloatArray = flat.reshape(votes.n_items, k) + base[:, None] - np.log(k)
+    scores: FloatArray = right_wrong_scores(votes, log_same, log_other) - np.log(votes.n_classes)
     return scores
 
 
@@ -86,7 +80,7 @@ def _variational(counts: FloatArray, prior: FloatArray | float) -> FloatArray:
 
 
 @dataclass(frozen=True)
-class MACE:
+class MACE(Iterative):
     """MACE aggregation (see the module docstring for the exact model).
 
     Prefer it when some annotators answer carelessly (spammers) rather than with
@@ -116,8 +110,9 @@ class MACE:
     [0, 1]
     """
 
+    name: ClassVar[str] = "mace"
+
     max_iter: int = 50
-    tol: float = DEFAULT_TOL
     method: Literal["vb", "em"] = "vb"
     alpha: float = 0.5
     beta: float = 0.5
@@ -126,7 +121,7 @@ class MACE:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        check_em_params("mace", self.max_iter, self.tol)
+        super().__post_init__()
         if self.method not in ("vb", "em"):
             raise ConfigError(f"mace: method must be 'vb' or 'em', got {self.method!r}.")
         for name in ("alpha", "beta", "default_noise"):
@@ -179,22 +174,17 @@ class MACE:
         k = votes.n_classes
         runs = [self._run(votes, codes, start) for start in self._starts(votes.n_annotators, k)]
         (spam, theta), trace = max(runs, key=lambda run: run[1].history[-1])
-        free, posterior, _ = e_step(_log_scores(votes, spam, theta), codes)
         confusion = spam[:, 0, None, None] * theta[:, None, :] + spam[:, 1, None, None] * np.eye(k)
         confusion /= confusion.sum(axis=2, keepdims=True)
-        return AggregationResult(
-            proba=posterior,
-            method="mace",
-            n_votes=counts.sum(axis=1),
-            ties=count_ties(counts),
-            annotator_accuracy=np.diagonal(confusion, axis1=1, axis2=2).mean(axis=1),
-            confusion=confusion,
+        free, _, _ = e_step(_log_scores(votes, spam, theta), codes)
+        return em_result(
+            "mace",
+            counts,
+            codes,
+            trace,
+            free,
             class_prior=np.full(k, 1.0 / k),
-            n_iter=trace.n_iter,
-            converged=trace.converged,
             skills=spam[:, 1] / spam.sum(axis=1),
-            log_likelihood=tuple(trace.history),
-            final_change=trace.final_change,
-            gold_items=gold_count(codes),
-            gold_accuracy=gold_accuracy(free, codes),
+            confusion=confusion,
+            annotator_accuracy=np.diagonal(confusion, axis1=1, axis2=2).mean(axis=1),
         )

@@ -7,12 +7,11 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from labelprep.aggregation._em import clamp, gold_accuracy, gold_codes, gold_count
+from labelprep.aggregation._em import gold_codes, make_result
 from labelprep.aggregation._encoded import (
     AggregationResult,
     EncodedVotes,
     argmax_lowest,
-    count_ties,
     vote_counts,
 )
 
@@ -40,18 +39,8 @@ class Majority:
         self, votes: EncodedVotes, gold: npt.ArrayLike | None = None
     ) -> AggregationResult:
         """Return one-hot rows of the plurality class (uniform rows for unvoted items)."""
-        codes = gold_codes(gold, votes)
         counts = vote_counts(votes)
-        n_votes = counts.sum(axis=1)
         k = votes.n_classes
-        winner = argmax_lowest(counts)
-        one_hot = (np.arange(k) == winner[:, None]).astype(np.float64)
-        proba = np.where(n_votes[:, None] > 0, one_hot, 1.0 / k)
-        return AggregationResult(
-            proba=clamp(proba, codes),
-            method="majority",
-            n_votes=n_votes,
-            ties=count_ties(counts),
-            gold_items=gold_count(codes),
-            gold_accuracy=gold_accuracy(proba, codes),
-        )
+        one_hot = (np.arange(k) == argmax_lowest(counts)[:, None]).astype(np.float64)
+        proba = np.where(counts.sum(axis=1)[:, None] > 0, one_hot, 1.0 / k)
+        return make_result("majority", counts, gold_codes(gold, votes), proba)

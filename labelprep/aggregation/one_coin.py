@@ -19,30 +19,29 @@ per-vote term to all K classes and a correction at the voted class.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import numpy.typing as npt
 
 from labelprep.aggregation._em import (
-    DEFAULT_TOL,
+    Iterative,
     Trace,
-    check_em_params,
+    alternate,
     clamp,
-    e_step,
-    gold_accuracy,
+    em_result,
     gold_codes,
-    gold_count,
     one_coin_confusion,
     prior_accuracy,
+    right_wrong_scores,
 )
 from labelprep.aggregation._encoded import (
     AggregationResult,
     EncodedVotes,
     FloatArray,
-    count_ties,
     vote_counts,
+    vote_shares,
 )
-from labelprep.aggregation.shares import Shares
 
 _EPS = 1e-10
 
@@ -63,18 +62,14 @@ def _m_step(
 
 def _log_scores(votes: EncodedVotes, prior: FloatArray, skills: FloatArray) -> FloatArray:
     """Unnormalised log posteriors ``(n_items, K)``."""
-    k = votes.n_classes
     log_right = np.log(skills)
-    log_wrong = np.log(np.clip((1.0 - skills) / max(k - 1, 1), _EPS, 1.0 - _EPS))
-    base = np.bincount(votes.item, weights=log_wrong[votes.annotator], minlength=votes.n_items)
-    bonus = (log_right - log_wrong)[votes.annotator]
-    flat = np.bincount(votes.item * k + votes.label, weights=bonus, minlength=votes.n_items * k)
-    scores = flat.reshape(votes.n_items, k) + base[:, None] + np.log(prior)
-    return np.asarray(scores, dtype=np.float64)
+    log_wrong = np.log(np.clip((1.0 - skills) / max(votes.n_classes - 1, 1), _EPS, 1.0 - _EPS))
+    a = votes.annotator
+    return right_wrong_scores(votes, log_right[a], log_wrong[a]) + np.log(prior)
 
 
 @dataclass(frozen=True)
-class OneCoinDawidSkene:
+class OneCoinDawidSkene(Iterative):
     """One-coin Dawid-Skene EM (see the module docstring for the exact model).
 
     Prefer it to :class:`DawidSkene` when annotators have few votes each: it fits one
@@ -97,11 +92,7 @@ class OneCoinDawidSkene:
     [0, 1]
     """
 
-    max_iter: int = 100
-    tol: float = DEFAULT_TOL
-
-    def __post_init__(self) -> None:
-        check_em_params("one-coin-dawid-skene", self.max_iter, self.tol)
+    name: ClassVar[str] = "one-coin-dawid-skene"
 
     def fit_predict_proba(
         self, votes: EncodedVotes, gold: npt.ArrayLike | None = None
@@ -109,30 +100,28 @@ class OneCoinDawidSkene:
         """Run EM from the vote shares and return posteriors, skills and the prior."""
         codes = gold_codes(gold, votes)
         counts = vote_counts(votes)
-        n_votes = counts.sum(axis=1)
-        voted = (n_votes > 0).astype(np.float64)
-        posterior = clamp(Shares().fit_predict_proba(votes).proba, codes)
-        prior, skills = _m_step(votes, posterior, voted)
+        voted = (counts.sum(axis=1) > 0).astype(np.float64)
+
+        def m_step(posterior: FloatArray) -> tuple[FloatArray, FloatArray]:
+            return _m_step(votes, posterior, voted)
+
         trace = Trace(self.tol, self.max_iter)
-        stop = False
-        while not stop:
-            free, posterior, log_lik = e_step(_log_scores(votes, prior, skills), codes)
-            stop = trace.record(log_lik)
-            prior, skills = _m_step(votes, posterior, voted)
+        (prior, skills), free = alternate(
+            clamp(vote_shares(counts), codes),
+            m_step,
+            lambda params: _log_scores(votes, *params),
+            codes,
+            trace,
+        )
         confusion = one_coin_confusion(skills, votes.n_classes)
-        return AggregationResult(
-            proba=posterior,
-            method="one_coin_dawid_skene",
-            n_votes=n_votes,
-            ties=count_ties(counts),
-            annotator_accuracy=prior_accuracy(prior, confusion),
-            confusion=confusion,
+        return em_result(
+            "one_coin_dawid_skene",
+            counts,
+            codes,
+            trace,
+            free,
             class_prior=prior,
-            n_iter=trace.n_iter,
-            converged=trace.converged,
             skills=skills,
-            log_likelihood=tuple(trace.history),
-            final_change=trace.final_change,
-            gold_items=gold_count(codes),
-            gold_accuracy=gold_accuracy(free, codes),
+            confusion=confusion,
+            annotator_accuracy=prior_accuracy(prior, confusion),
         )

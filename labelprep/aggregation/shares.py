@@ -7,13 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from labelprep.aggregation._em import clamp, gold_accuracy, gold_codes, gold_count
-from labelprep.aggregation._encoded import (
-    AggregationResult,
-    EncodedVotes,
-    count_ties,
-    vote_counts,
-)
+from labelprep.aggregation._em import gold_codes, make_result
+from labelprep.aggregation._encoded import AggregationResult, EncodedVotes, vote_counts, vote_shares
 from labelprep.errors import ConfigError
 
 
@@ -50,18 +45,6 @@ class Shares:
         self, votes: EncodedVotes, gold: npt.ArrayLike | None = None
     ) -> AggregationResult:
         """Return the (smoothed) vote shares of every item."""
-        codes = gold_codes(gold, votes)
         counts = vote_counts(votes)
-        n_votes = counts.sum(axis=1)
-        smoothed = counts + self.alpha
-        totals = smoothed.sum(axis=1, keepdims=True)
-        k = votes.n_classes
-        proba = np.divide(smoothed, totals, out=np.full(counts.shape, 1.0 / k), where=totals > 0)
-        return AggregationResult(
-            proba=clamp(proba, codes),
-            method="shares",
-            n_votes=n_votes,
-            ties=count_ties(counts),
-            gold_items=gold_count(codes),
-            gold_accuracy=gold_accuracy(proba, codes),
-        )
+        proba = vote_shares(counts, self.alpha)
+        return make_result("shares", counts, gold_codes(gold, votes), proba)

@@ -14,20 +14,12 @@ from dataclasses import dataclass
 import numpy.typing as npt
 
 from labelprep.aggregation._em import (
-    agreement_rate,
-    clamp,
-    gold_accuracy,
+    agreement_with_argmax,
     gold_codes,
-    gold_count,
+    make_result,
     weighted_vote,
 )
-from labelprep.aggregation._encoded import (
-    AggregationResult,
-    EncodedVotes,
-    argmax_lowest,
-    count_ties,
-    vote_counts,
-)
+from labelprep.aggregation._encoded import AggregationResult, EncodedVotes, vote_counts
 
 
 @dataclass(frozen=True)
@@ -52,17 +44,6 @@ class Wawa:
         """Return the skill-weighted vote shares and the skills."""
         codes = gold_codes(gold, votes)
         counts = vote_counts(votes)
-        labels = argmax_lowest(counts)
-        if codes is not None:
-            labels[codes >= 0] = codes[codes >= 0]
-        skills = agreement_rate(votes, labels)
+        skills = agreement_with_argmax(votes, counts, codes)
         proba = weighted_vote(votes, skills)
-        return AggregationResult(
-            proba=clamp(proba, codes),
-            method="wawa",
-            n_votes=counts.sum(axis=1),
-            ties=count_ties(counts),
-            skills=skills,
-            gold_items=gold_count(codes),
-            gold_accuracy=gold_accuracy(proba, codes),
-        )
+        return make_result("wawa", counts, codes, proba, skills=skills)

@@ -16,40 +16,24 @@ gold classes, and they are output as its one-hot.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import numpy.typing as npt
 
 from labelprep.aggregation._em import (
-    agreement_rate,
-    check_em_params,
-    clamp,
-    gold_accuracy,
+    Iterative,
+    agreement_with_argmax,
     gold_codes,
-    gold_count,
+    make_result,
     weighted_vote,
 )
-from labelprep.aggregation._encoded import (
-    AggregationResult,
-    EncodedVotes,
-    FloatArray,
-    IntArray,
-    argmax_lowest,
-    count_ties,
-    vote_counts,
-)
+from labelprep.aggregation._encoded import AggregationResult, EncodedVotes, vote_counts
 from labelprep.errors import ConfigError
 
 
-def _labels(votes: EncodedVotes, skills: FloatArray, gold: IntArray | None) -> IntArray:
-    labels = argmax_lowest(weighted_vote(votes, skills))
-    if gold is not None:
-        labels[gold >= 0] = gold[gold >= 0]
-    return labels
-
-
 @dataclass(frozen=True)
-class ZeroBasedSkill:
+class ZeroBasedSkill(Iterative):
     """Skill-weighted majority vote with skills fitted to agreement with the aggregate.
 
     Parameters
@@ -71,14 +55,15 @@ class ZeroBasedSkill:
     ([0.5, 1.0, 0.5], 2, True)
     """
 
-    max_iter: int = 100
+    name: ClassVar[str] = "zero-based-skill"
+
     tol: float = 1e-5
     lr_init: float = 1.0
     lr_steps_to_reduce: int = 20
     lr_reduce_factor: float = 0.5
 
     def __post_init__(self) -> None:
-        check_em_params("zero-based-skill", self.max_iter, self.tol)
+        super().__post_init__()
         if not np.isfinite(self.lr_init) or self.lr_init <= 0:
             raise ConfigError(f"zero-based-skill: lr_init must be > 0, got {self.lr_init!r}.")
         if int(self.lr_steps_to_reduce) != self.lr_steps_to_reduce or self.lr_steps_to_reduce < 1:
@@ -91,25 +76,24 @@ class ZeroBasedSkill:
     ) -> AggregationResult:
         """Fit the skills and return the skill-weighted vote shares."""
         codes = gold_codes(gold, votes)
-        counts = vote_counts(votes)
         skills = np.full(votes.n_annotators, 1.0 / votes.n_classes + 1e-5)
         rate, n_iter, converged = self.lr_init, 0, False
         while n_iter < self.max_iter and not converged:
             n_iter += 1
             if n_iter % self.lr_steps_to_reduce == 0:
                 rate *= self.lr_reduce_factor
-            step = rate * (agreement_rate(votes, _labels(votes, skills, codes)) - skills)
+            agreement = agreement_with_argmax(votes, weighted_vote(votes, skills), codes)
+            step = rate * (agreement - skills)
             skills = skills + step
             converged = bool(np.max(np.abs(step), initial=0.0) <= self.tol)
         proba = weighted_vote(votes, skills)
-        return AggregationResult(
-            proba=clamp(proba, codes),
-            method="zero_based_skill",
-            n_votes=counts.sum(axis=1),
-            ties=count_ties(counts),
+        counts = vote_counts(votes)
+        return make_result(
+            "zero_based_skill",
+            counts,
+            codes,
+            proba,
+            skills=skills,
             n_iter=n_iter,
             converged=converged,
-            skills=skills,
-            gold_items=gold_count(codes),
-            gold_accuracy=gold_accuracy(proba, codes),
         )

@@ -7,9 +7,9 @@ returns a :class:`~polars.LazyFrame` whose columns are
 ``__source``, ``__row``
     provenance: the path as given, and the physical line where the record starts
     for text formats (CSV/TSV header is line 1; blank lines count) or the 1-based
-    row number for Parquet (:mod:`labelprep.readers`).
+    row number for Parquet (:mod:`labelprep.inputs.readers`).
 ``id``
-    the id in the run's one id type (:mod:`labelprep.idtypes`).
+    the id in the run's one id type (:mod:`labelprep.inputs.idtypes`).
 ``split`` and the kept columns
     passed through (``split`` as String).
 ``__raw_label``, ``__raw_probs``, ``__raw_excluded``, ``__raw_candidates``
@@ -30,14 +30,14 @@ import polars as pl
 
 from labelprep.config import InputFormat, Options
 from labelprep.errors import ColumnNotFoundError, ConfigError, InputError
-from labelprep.idtypes import id_expr, natural_id_type, run_id_type
+from labelprep.inputs.idtypes import id_expr, natural_id_type, run_id_type
+from labelprep.inputs.readers import ROW as _ROW
+from labelprep.inputs.readers import Read, first_line, read_text
+from labelprep.inputs.textscan import readable_path
 from labelprep.interrupts import run_interruptibly
-from labelprep.readers import ROW as _ROW
-from labelprep.readers import Read, first_line, read_text
-from labelprep.textscan import readable_path
 
 SOURCE, FILE = "__source", "__file"
-ROW = _ROW  # provenance: the physical line or Parquet row (labelprep.readers)
+ROW = _ROW  # provenance: the physical line or Parquet row (labelprep.inputs.readers)
 RAW_LABEL, RAW_PROBS = "__raw_label", "__raw_probs"
 RAW_EXCLUDED, RAW_CANDIDATES = "__raw_excluded", "__raw_candidates"
 VOTES, PRE_REASON = "__votes", "__pre_reason"  # set on rows that come from vote files
@@ -69,12 +69,12 @@ class InputFile:
     index: int = 0
     """Position of the file among the run's inputs (orders rows across files)."""
     id_dtype: pl.DataType = field(default_factory=pl.String)
-    """Type of ``id`` in the canonical frame: the run's one id type (:mod:`labelprep.idtypes`)."""
+    """Type of ``id`` in the canonical frame: the run's one id type (see ``idtypes``)."""
     id_note: str | None = None
     inferred: pl.Schema | None = None
     """JSONL: the types Polars infers (the columns themselves are read as text)."""
     read_path: str = ""
-    """Where the bytes are read: the file, or its normalised copy (:mod:`labelprep.textscan`)."""
+    """Where the bytes are read: the file, or its normalised copy (see ``textscan``)."""
     raw: pl.LazyFrame | None = field(default=None, compare=False, repr=False)
 
     @property

@@ -1,7 +1,7 @@
 """Format readers: every input becomes a lazy frame of its columns plus ``__row``.
 
 Text formats (CSV, TSV, JSONL) are first checked and indexed by
-:func:`labelprep.textscan.scan_text` (line endings, BOM, blank lines, quotes, UTF-8), then
+:func:`labelprep.inputs.textscan.scan_text` (line endings, BOM, blank lines, quotes, UTF-8), then
 read by Polars with every column as text, so no value decides another row's type:
 
 - CSV/TSV: ``infer_schema=False``; a cell that is empty or only spaces (quoted or not)
@@ -25,7 +25,7 @@ import polars as pl
 
 from labelprep.config import InputFormat, Options
 from labelprep.errors import ConfigError, InputError
-from labelprep.textscan import Dialect, Layout, scan_text
+from labelprep.inputs.textscan import Dialect, Layout, scan_text
 
 ROW = "__row"
 _INDEX = "__index"

@@ -24,8 +24,8 @@ from labelprep.errors import InputError
 
 if TYPE_CHECKING:
     from labelprep.config import InputFormat
-    from labelprep.ingest import InputFile
-    from labelprep.readers import Read
+    from labelprep.inputs.ingest import InputFile
+    from labelprep.inputs.readers import Read
 
 _REFUSED = (pl.Struct, pl.List, pl.Array, pl.Binary, pl.Object)
 

@@ -11,7 +11,7 @@ Looked for, in this order, in each Parquet input:
     a class count, as the partial-label benchmarks store it: classes ``0`` .. ``n-1``.
 
 The values of a ``ClassLabel`` or ``n_classes`` column are 0-based class indices, which
-:meth:`labelprep.vocab.Vocabulary.index_of` maps to the class at that position.
+:meth:`labelprep.inputs.vocab.Vocabulary.index_of` maps to the class at that position.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 
 from labelprep.config import Options
 from labelprep.errors import VocabularyError
-from labelprep.ingest import InputFile
+from labelprep.inputs.ingest import InputFile
 
 OWN_KEY, HF_KEY, COUNT_KEY = "labelprep.classes", "huggingface", "n_classes"
 MAX_CLASSES = 10_000

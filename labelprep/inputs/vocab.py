@@ -3,7 +3,7 @@
 Given with ``classes=`` (``--classes``) or ``prob_columns=``, or else inferred, and the
 notice always says where it came from:
 
-1. class names stored in the input (:mod:`labelprep.class_metadata`: our own
+1. class names stored in the input (:mod:`labelprep.inputs.class_metadata`: our own
    ``labelprep.classes``, a Hugging Face ``ClassLabel``, an ``n_classes`` count);
 2. the wide probability columns, in file order: at least two numeric columns of a
    file that play no other role (not the id, label, list, split, annotator or kept
@@ -27,10 +27,10 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from labelprep.class_metadata import MAX_CLASSES, StoredClasses, stored_classes
 from labelprep.config import Options
 from labelprep.errors import ColumnNotFoundError, VocabularyError
-from labelprep.ingest import (
+from labelprep.inputs.class_metadata import MAX_CLASSES, StoredClasses, stored_classes
+from labelprep.inputs.ingest import (
     RAW_CANDIDATES,
     RAW_EXCLUDED,
     RAW_LABEL,

@@ -1,13 +1,13 @@
 """What the inputs mean: the role of each column, which files hold votes, and the classes.
 
 :func:`interpret` is the one place that answers it for a run. Reading a file (its
-format, header, types) is :mod:`labelprep.ingest`'s job; this module takes the opened
+format, header, types) is :mod:`labelprep.inputs.ingest`'s job; this module takes the opened
 files and decides:
 
 - every column renamed on purpose (``--label-column lable``) exists somewhere;
 - which files are vote files: an annotator column, or every file with
   ``layout="wide"`` (the same rule for ``run``, ``validate`` and ``aggregate``);
-- the class vocabulary (:func:`labelprep.vocab.resolve_vocabulary`), and for each
+- the class vocabulary (:func:`labelprep.inputs.vocab.resolve_vocabulary`), and for each
   plain file the columns that hold each class;
 - the kinds of evidence the inputs can carry (the target plan skips the others).
 """
@@ -22,9 +22,9 @@ import polars as pl
 from labelprep.config import Columns, Options
 from labelprep.duplicates import DuplicateIds
 from labelprep.errors import ColumnNotFoundError
-from labelprep.ingest import InputFile, canonical_frame, raw_class_column
+from labelprep.inputs.ingest import InputFile, canonical_frame, raw_class_column
+from labelprep.inputs.vocab import Vocabulary, resolve_vocabulary
 from labelprep.targets import TargetPlan
-from labelprep.vocab import Vocabulary, resolve_vocabulary
 from labelprep.votes import VoteSettings, is_vote_file, long_votes, vocabulary_frame
 
 Opened = tuple[InputFile, pl.LazyFrame]
