@@ -396,6 +396,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.workdir.mkdir(parents=True, exist_ok=True)
     env = child_env(args.labelprep.resolve())
     codecs = [c.strip() for c in args.codecs.split(",") if c.strip()]
+    print(f"{environment(env)}\n", flush=True)
     cases = []
     for k, rows, rounds in args.cases:
         src, expected = ensure_input(args.workdir, k, rows, args.seed)
@@ -404,10 +405,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         log(f"K = {k}, {rows:,} rows: {len(case.steps)} steps x {rounds} rounds")
         measure(case, src, args.workdir, env)
         cases.append(case)
+        print(report_case(case) + "\n", flush=True)  # a stopped run keeps the cases done
+    print(memory_table(cases))
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{environment(env)}; this process peaked at {own:.0f} MiB\n")
-    print("\n\n".join(report_case(c) for c in cases))
-    print("\n" + memory_table(cases))
+    print(f"This process peaked at {own:.0f} MiB (a lower bound of every peak RSS above).")
     if args.json is not None:
         args.json.write_text(json.dumps(dump(cases), indent=1))
     return 1 if any(c.errors for c in cases) else 0
