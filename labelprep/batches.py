@@ -28,9 +28,10 @@ import polars as pl
 
 from labelprep import interrupts
 from labelprep.duplicates import IdRanges
+from labelprep.evidence import excluded, mask, target
 from labelprep.inputs.ingest import FILE, FILE_SHIFT, ROW
 from labelprep.stats import BatchStats, RowCounts, class_sums, row_counts
-from labelprep.targets import EVIDENCE_NAMES, evidence_name, excluded, mask, target
+from labelprep.targets import EVIDENCE_NAMES, evidence_name
 
 REJECT_LIMIT = 200_000
 """Rejected rows the tap keeps (as read); past that, the rejects pass re-reads the input."""

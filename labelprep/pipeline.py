@@ -32,6 +32,7 @@ from labelprep.batches import RowTap, as_written, output_schema, tap_inputs
 from labelprep.config import Options
 from labelprep.duplicates import DuplicateIds, find_duplicate_ids
 from labelprep.errors import InputError
+from labelprep.evidence import TargetPlan
 from labelprep.inputs.ingest import (
     FILE,
     ROW,
@@ -59,7 +60,7 @@ from labelprep.rejects import REJECT_COLUMNS, reject_rows
 from labelprep.schema import class_stats_schema, targets_schema
 from labelprep.stats import RowCounts, class_counts
 from labelprep.summary import RunResult, fallback_notices, summarize, write_manifest
-from labelprep.targets import TargetPlan, accepted, build_targets, rejected
+from labelprep.targets import accepted, build_targets, rejected
 from labelprep.votes import VOTE_COLUMNS, AggregatedVotes, VoteSettings, aggregate_files
 from labelprep.weights import add_weights
 

@@ -20,10 +20,11 @@ import polars as pl
 
 from labelprep.config import Options
 from labelprep.errors import ColumnNotFoundError, InputError
+from labelprep.evidence import TargetPlan, target
 from labelprep.inputs.ingest import canonical_frame, collect_all, open_input
 from labelprep.inputs.readers import ROW
 from labelprep.rejects import reject_rows
-from labelprep.targets import TargetPlan, build_targets, rejected, target
+from labelprep.targets import build_targets, rejected
 
 
 @dataclass(frozen=True)

@@ -38,8 +38,8 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from labelprep.evidence import candidate, excluded, target
 from labelprep.inputs.readers import ROW
-from labelprep.targets import candidate, excluded, target
 
 LABELLED_PER_CLASS = 1
 """``few`` labelled rows: fewer than this many per class (K of them for K classes)."""

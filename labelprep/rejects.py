@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from labelprep.evidence import TargetPlan, any_of, excluded, p
 from labelprep.inputs.ingest import (
     RAW_CANDIDATES,
     RAW_EXCLUDED,
@@ -19,7 +20,7 @@ from labelprep.inputs.ingest import (
     SOURCE,
     raw_class_column,
 )
-from labelprep.targets import TargetPlan, any_of, excluded, p, row_sum
+from labelprep.row_checks import row_sum
 
 REJECT_COLUMNS: tuple[str, ...] = ("source", "row", "id", "reason", "column", "value", "message")
 

@@ -2,7 +2,7 @@
 
 Row checks
     :func:`input_schema` holds one Pandera check per reject reason, built from
-    :func:`labelprep.targets.reason_checks`, the same conditions the pipeline
+    :func:`labelprep.row_checks.reason_checks`, the same conditions the pipeline
     compiles into a single streaming expression (Pandera's own lazy validation
     would collect the whole input in memory, so the run does not call it per
     row; the tests prove the two agree on every reason).
@@ -26,14 +26,14 @@ import pandera.polars as pa
 import polars as pl
 
 from labelprep.config import Options
-from labelprep.targets import (
+from labelprep.evidence import (
     EVIDENCE_KINDS,
     REASON_DESCRIPTIONS,
     REASONS,
     STEP_REASONS,
     TargetPlan,
-    reason_checks,
 )
+from labelprep.row_checks import reason_checks
 
 SUM_TOLERANCE = 1e-5  # float32 targets: rows sum to 1 within this
 CONTRACTS = ("input", "targets", "rejects", "class_stats")
@@ -48,7 +48,7 @@ def _row_check(name: str, condition: pl.Expr, error: str) -> pa.Check:
 
 
 def input_schema(plan: TargetPlan) -> pa.DataFrameSchema:
-    """Parsed input rows (after :func:`labelprep.targets.parse_evidence`)."""
+    """Parsed input rows (after :func:`labelprep.evidence.parse_evidence`)."""
     columns: dict[str, pa.Column] = {
         "id": pa.Column(nullable=True, coerce=False),
         **{f"__p{i}": pa.Column(pl.Float64, nullable=True) for i in plan.ks},

@@ -25,10 +25,12 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from labelprep import __version__
+from labelprep.evidence import TargetPlan, mask
 from labelprep.inputs.ingest import FILE, collect_all
 from labelprep.outputs import MANIFEST, Hasher, output_entries, sha256_file, write_json
+from labelprep.row_checks import row_sum
 from labelprep.stats import row_summary
-from labelprep.targets import TargetPlan, accepted, build_targets, mask, row_sum
+from labelprep.targets import accepted, build_targets
 from labelprep.weights import dataset_summary
 
 if TYPE_CHECKING:

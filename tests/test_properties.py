@@ -178,8 +178,9 @@ def test_fast_row_check_agrees_with_the_reason_checks(rows, as_text):
 
 def fast_and_exact(rows: list[dict[str, Any]], *, as_text: bool) -> tuple[list[Any], list[Any]]:
     """``ok_expr`` and "no reason applies" on the rows, parsed as the pipeline does."""
+    from labelprep.evidence import TargetPlan, parse_evidence
     from labelprep.inputs.ingest import RAW_CANDIDATES, RAW_EXCLUDED, RAW_LABEL, RAW_PROBS
-    from labelprep.targets import TargetPlan, ok_expr, parse_evidence, reason_checks
+    from labelprep.row_checks import ok_expr, reason_checks
 
     k = len(CLASSES)
     wide_type = pl.String if as_text else pl.Float64

@@ -12,6 +12,7 @@ import pytest
 
 import labelprep
 from labelprep.config import Options
+from labelprep.evidence import REASONS, TargetPlan, parse_evidence
 from labelprep.inputs.ingest import (
     PRE_REASON,
     RAW_CANDIDATES,
@@ -20,6 +21,7 @@ from labelprep.inputs.ingest import (
     RAW_PROBS,
     VOTES,
 )
+from labelprep.row_checks import reason_expr
 from labelprep.schema import (
     CONTRACTS,
     class_stats_schema,
@@ -28,7 +30,6 @@ from labelprep.schema import (
     schema_json,
     targets_schema,
 )
-from labelprep.targets import REASONS, TargetPlan, parse_evidence, reason_expr
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
 CLASSES = ("a", "b", "c")

@@ -22,9 +22,9 @@ import polars as pl
 from labelprep.config import Columns, Options
 from labelprep.duplicates import DuplicateIds
 from labelprep.errors import ColumnNotFoundError
+from labelprep.evidence import TargetPlan
 from labelprep.inputs.ingest import InputFile, canonical_frame, raw_class_column
 from labelprep.inputs.vocab import Vocabulary, resolve_vocabulary
-from labelprep.targets import TargetPlan
 from labelprep.votes import VoteSettings, is_vote_file, long_votes, vocabulary_frame
 
 Opened = tuple[InputFile, pl.LazyFrame]
