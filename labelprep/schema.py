@@ -20,9 +20,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandera.polars as pa
 import polars as pl
 
 from labelprep.config import Options
@@ -34,6 +33,22 @@ from labelprep.evidence import (
     TargetPlan,
 )
 from labelprep.row_checks import reason_checks
+
+if TYPE_CHECKING:
+    import pandera.polars as pa
+else:
+
+    class _Pandera:
+        """``pandera.polars``, imported when a contract is first built: importing it takes
+        about a second (it loads pandas), which ``--help`` and the commands that build no
+        contract need not pay."""
+
+        def __getattr__(self, name: str) -> Any:
+            import pandera.polars
+
+            return getattr(pandera.polars, name)
+
+    pa = _Pandera()
 
 SUM_TOLERANCE = 1e-5  # float32 targets: rows sum to 1 within this
 CONTRACTS = ("input", "targets", "rejects", "class_stats")
