@@ -29,7 +29,7 @@ from labelprep.pipeline import (
     result_of,
 )
 from labelprep.sample import sample_paths
-from labelprep.summary import RowTotals, RunResult
+from labelprep.summary import RowTotals, RunResult, report_summary
 from labelprep.votes import DuplicatePolicy, VoteLayout, VoteSettings
 
 
@@ -179,12 +179,7 @@ def report(output_dir: str | Path) -> tuple[Path, Path]:
             f"{folder}: its {MANIFEST} was not written by labelprep (no {MARKER_KEY!r} key); "
             "the reports are re-rendered only in labelprep's own output directories."
         )
-    summary = {
-        **manifest.get("summary", {}),
-        "options": manifest.get("options", {}),
-        "inputs": manifest.get("inputs", []),
-    }
-    write_reports(folder, pl.read_parquet(stats_path), summary)
+    write_reports(folder, pl.read_parquet(stats_path), report_summary(manifest))
     return folder / "report.md", folder / "report.html"
 
 

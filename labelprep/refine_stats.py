@@ -23,6 +23,7 @@ from labelprep.outputs import MANIFEST, output_entries, sha256_file, write_json
 from labelprep.predictions import Predictions
 from labelprep.schema import class_stats_schema
 from labelprep.stats import class_counts, row_counts, row_summary
+from labelprep.summary import manifest_summary
 from labelprep.targets import EVIDENCE_NAMES
 from labelprep.weights import CountBy, add_weights, dataset_summary
 
@@ -222,7 +223,7 @@ def write_refine_manifest(folder: Path, run_dir: Path, summary: dict[str, Any]) 
             "by_evidence": summary["rows_by_evidence"],
         },
         "refine": summary["refine"],
-        "summary": {k: v for k, v in summary.items() if k not in ("options", "inputs")},
+        "summary": manifest_summary(summary),
         "notices": [],
         "outputs": output_entries(folder),
     }

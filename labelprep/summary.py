@@ -140,6 +140,22 @@ class RunResult:
         )
 
 
+_TOP_LEVEL: dict[str, Any] = {"options": {}, "inputs": [], "notices": [], "config": None}
+"""Summary keys the manifest keeps at its top level (not again under ``summary``), with
+their value when a manifest lacks one."""
+
+
+def manifest_summary(summary: dict[str, Any]) -> dict[str, Any]:
+    """The manifest's ``summary``: the run's summary less what has a top-level key."""
+    return {k: v for k, v in summary.items() if k not in _TOP_LEVEL}
+
+
+def report_summary(manifest: dict[str, Any]) -> dict[str, Any]:
+    """A run's summary as the report reads it, put back together from its manifest."""
+    top = {k: manifest.get(k, default) for k, default in _TOP_LEVEL.items()}
+    return {**manifest.get("summary", {}), **top}
+
+
 def write_manifest(
     folder: Path, prepared: Prepared, result: RunResult, hasher: Hasher | None = None
 ) -> None:
@@ -160,7 +176,7 @@ def write_manifest(
             "rejected_by_reason": result.rejects_by_reason,
             "by_evidence": summary["rows_by_evidence"],
         },
-        "summary": {k: v for k, v in summary.items() if k not in ("options", "inputs")},
+        "summary": manifest_summary(summary),
         "notices": list(result.notices),
         "outputs": output_entries(folder, hasher),
     }
