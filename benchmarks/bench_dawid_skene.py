@@ -2,8 +2,9 @@
 
 Not a test. Writes a long vote file (default: 1M items x 5 votes, 1000 annotators, K = 5,
 annotators right with probability 0.5 to 0.95, else a uniformly drawn wrong class) and runs
-the command under ``/usr/bin/time -v``, reporting wall time, peak memory and accuracy
-against the generating truth. With ``--crowd-kit-python PY`` (an interpreter where
+the command under ``/usr/bin/time -v``, reporting wall time, CPU seconds (user + system,
+all threads: the steadier figure on a shared machine), peak memory and accuracy against
+the generating truth. With ``--crowd-kit-python PY`` (an interpreter where
 crowd-kit is installed; never a project dependency) it runs crowd-kit's ``DawidSkene`` on
 the same votes as a whole process too. Usage::
 
@@ -46,17 +47,20 @@ def generate(path: Path, n_items: int, per_item: int, n_annotators: int, k: int)
     return path
 
 
-def timed(command: list[str]) -> tuple[float, float]:
-    """Run ``command`` under ``/usr/bin/time -v``: (wall seconds, peak RSS MiB)."""
+def timed(command: list[str]) -> tuple[float, float, float]:
+    """Run ``command`` under ``/usr/bin/time -v``: (wall seconds, CPU seconds (user +
+    system, all threads), peak RSS MiB)."""
     done = subprocess.run(
         ["/usr/bin/time", "-v", *command], capture_output=True, text=True, check=True
     )
     wall = re.search(r"Elapsed \(wall clock\) time.*: (?:(\d+):)?(\d+):([\d.]+)", done.stderr)
     rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr)
-    if wall is None or rss is None:
+    cpu = re.findall(r"(?:User|System) time \(seconds\): ([\d.]+)", done.stderr)
+    if wall is None or rss is None or len(cpu) != 2:
         raise SystemExit(done.stderr)
     hours, minutes, seconds = (float(g) if g else 0.0 for g in wall.groups())
-    return hours * 3600 + minutes * 60 + seconds, int(rss.group(1)) / 1024
+    elapsed = hours * 3600 + minutes * 60 + seconds
+    return elapsed, sum(map(float, cpu)), int(rss.group(1)) / 1024
 
 
 def accuracy(predicted: pl.DataFrame, truth: pl.DataFrame, column: str) -> float:
@@ -84,7 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     truth = pl.read_parquet(args.workdir / "truth.parquet")
     out = args.workdir / "out"
     command = [sys.executable, "-m", "labelprep", "aggregate", str(votes), "-o", str(out)]
-    wall, rss = timed(
+    print("| run | wall | CPU (user + sys) | peak RSS | accuracy |")
+    print("|---|---|---|---|---|")
+    wall, cpu, rss = timed(
         [
             *command,
             "--method",
@@ -98,17 +104,17 @@ def main(argv: list[str] | None = None) -> int:
         pl.col("id").cast(pl.Int64), pl.col("hard_index").alias("label")
     )
     print(
-        f"| labelprep dawid-skene | {wall:.1f} s | {rss:.0f} MiB | "
+        f"| labelprep dawid-skene | {wall:.1f} s | {cpu:.1f} s | {rss:.0f} MiB | "
         f"{accuracy(targets, truth, 'label'):.4f} |"
     )
     if args.crowd_kit_python:
         script = args.workdir / "crowd_kit_ds.py"
         script.write_text(CROWD_KIT_SCRIPT)
         result = args.workdir / "crowd_kit.parquet"
-        wall, rss = timed([args.crowd_kit_python, str(script), str(votes), str(result)])
+        wall, cpu, rss = timed([args.crowd_kit_python, str(script), str(votes), str(result)])
         predicted = pl.read_parquet(result).rename({"task": "id"})
         print(
-            f"| crowd-kit DawidSkene | {wall:.1f} s | {rss:.0f} MiB | "
+            f"| crowd-kit DawidSkene | {wall:.1f} s | {cpu:.1f} s | {rss:.0f} MiB | "
             f"{accuracy(predicted, truth, 'label'):.4f} |"
         )
     return 0

@@ -48,6 +48,18 @@ from labelprep.inputs.ingest import (
     InputFile,
     collect_all,
 )
+from labelprep.vote_codes import (
+    CODE,
+    HELPERS,
+    PAIR,
+    as_text,
+    empty,
+    encode,
+    label_codes,
+    native,
+    repeated,
+    with_ranks,
+)
 from labelprep.vote_fit import annotator_columns, fit_summary, method_params, sparsity_notice
 
 DuplicatePolicy = Literal["keep", "first", "reject"]
@@ -128,7 +140,8 @@ def is_vote_file(source: InputFile, options: Options, settings: VoteSettings) ->
 def long_votes(
     source: InputFile, lf: pl.LazyFrame, options: Options, settings: VoteSettings
 ) -> pl.LazyFrame:
-    """One row per vote: ``__source``, ``__row``, ``id``, ``annotator``, ``label`` (text)."""
+    """One row per vote: ``__source``, ``__file``, ``__row``, ``id``, ``annotator``, ``label``
+    (each ``Int64`` when read as integers, else text; see :mod:`labelprep.vote_codes`)."""
     cols = options.columns
     if settings.layout == "wide":
         long = _unpivot_wide(source, lf, options, settings.missing)
@@ -142,18 +155,16 @@ def long_votes(
     split = (
         [pl.col(cols.split).cast(pl.String).alias("split")] if cols.split in source.columns else []
     )
+    schema = long.collect_schema()
+    annotator = cols.annotator if settings.layout == "long" else "annotator"
+    label = cols.label if settings.layout == "long" else "label"
     return long.select(
         pl.lit(source.path, dtype=pl.String).alias(SOURCE),
         pl.lit(source.index, dtype=pl.Int64).alias(FILE),
         pl.col(ROW).cast(pl.Int64),
-        pl.col(cols.id).cast(pl.String).alias("id"),
-        pl.col(cols.annotator if settings.layout == "long" else "annotator")
-        .cast(pl.String)
-        .alias("annotator"),
-        pl.col(cols.label if settings.layout == "long" else "label")
-        .cast(pl.String)
-        .str.strip_chars()
-        .alias("label"),
+        native(pl.col(cols.id), schema[cols.id]).alias("id"),
+        native(pl.col(annotator), schema[annotator]).alias("annotator"),
+        native(pl.col(label), schema[label], strip=True).alias("label"),
         *split,
     )
 
@@ -186,7 +197,7 @@ def vocabulary_frame(votes: pl.LazyFrame) -> pl.LazyFrame:
     """The labels of a vote file, shaped for class-vocabulary inference."""
     no_list = pl.lit(None, dtype=pl.List(pl.String))
     return votes.select(
-        pl.col("label").alias(RAW_LABEL),
+        as_text(pl.col("label")).alias(RAW_LABEL),
         no_list.alias(RAW_EXCLUDED),
         no_list.alias(RAW_CANDIDATES),
         no_list.alias(RAW_PROBS),
@@ -196,55 +207,26 @@ def vocabulary_frame(votes: pl.LazyFrame) -> pl.LazyFrame:
 def _vote_reasons(
     votes: pl.DataFrame, index_of: dict[str, int], policy: DuplicatePolicy
 ) -> pl.DataFrame:
-    """Each vote's reject reason (null for a vote that counts). Repeats of an annotator on
-    an item are looked for among the votes that pass the other checks."""
-    code = pl.col("label").replace_strict(index_of, default=None, return_dtype=pl.Int64)
+    """Each vote's reject reason (null for a vote that counts) and class code. Repeats of
+    an annotator on an item are looked for among the votes that pass the other checks."""
+    votes = with_ranks(votes)
+    code = label_codes(votes.get_column("label"), index_of)
     invalid = (
-        pl.when(pl.col("id").is_null() | (pl.col("id") == ""))
+        pl.when(empty("id", votes.schema["id"]))
         .then(pl.lit("missing_id"))
-        .when(pl.col("label").is_null() | (pl.col("label") == ""))
+        .when(empty("label", votes.schema["label"]))
         .then(pl.lit("no_evidence"))
         .when(code.is_null())
         .then(pl.lit("unknown_class"))
     )
-    pair = pl.when(invalid.is_null()).then(pl.struct("id", "annotator"))
+    pair = pl.when(invalid.is_null()).then(pl.col(PAIR))
     duplicate = {
         "keep": pl.lit(False),
         "first": pair.is_not_null() & ~pair.is_first_distinct(),
         "reject": pair.is_not_null() & pair.is_duplicated(),
     }[policy]
     reason = pl.when(duplicate).then(pl.lit("duplicate_vote")).otherwise(invalid)
-    return votes.with_columns(code.alias("code"), reason.alias(PRE_REASON))
-
-
-def repeated_votes(votes: pl.DataFrame) -> int:
-    """Votes after the first of one annotator on one item, among the votes that pass the
-    other checks (what ``duplicate_votes`` counts, whatever the policy)."""
-    valid = pl.col(PRE_REASON).is_null() | (pl.col(PRE_REASON) == "duplicate_vote")
-    repeat = ~pl.struct("id", "annotator").is_first_distinct()
-    return int(votes.filter(valid).select(repeat.sum()).item())
-
-
-def _encode(valid: pl.DataFrame, k: int) -> tuple[EncodedVotes, pl.DataFrame, list[str]]:
-    """Votes -> integer codes: items and annotators numbered in order of first appearance."""
-    firsts = [pl.col(c).first() for c in (SOURCE, FILE, ROW, "split") if c in valid.columns]
-    items = valid.group_by("id", maintain_order=True).agg(firsts).with_row_index("item")
-    annotators = (
-        valid.select("annotator").unique(maintain_order=True).with_row_index("annotator_code")
-    )
-    coded = (
-        valid.join(items.select("id", "item"), on="id", how="left", maintain_order="left")
-        .join(annotators, on="annotator", how="left", maintain_order="left")
-        .select(
-            pl.col("item").cast(pl.Int64),
-            pl.col("annotator_code").cast(pl.Int64).alias("annotator"),
-            pl.col("code").alias("label"),
-        )
-    )
-    encoded = EncodedVotes.from_frame(
-        coded, n_items=items.height, n_annotators=annotators.height, n_classes=k
-    )
-    return encoded, items.drop("item"), annotators["annotator"].to_list()
+    return votes.with_columns(code.alias(CODE), reason.alias(PRE_REASON))
 
 
 def aggregate_files(
@@ -257,7 +239,7 @@ def aggregate_files(
     collected = collect_all([pl.concat(frames, how="diagonal_relaxed")])[0]
     votes = _vote_reasons(collected, index_of, settings.duplicates)
     valid = votes.filter(pl.col(PRE_REASON).is_null())
-    encoded, items, annotators = _encode(valid, len(classes))
+    encoded, items, annotators = encode(valid, len(classes))
     params = method_params(
         settings.method, alpha=settings.alpha, max_iter=settings.max_iter, tol=settings.tol
     )
@@ -275,7 +257,7 @@ def aggregate_files(
         annotators=_annotator_table(annotators, encoded, agreement, result),
         votes_in=votes.height,
         votes_used=valid.height,
-        duplicates=repeated_votes(votes),
+        duplicates=repeated(votes),
         duplicates_rejected=int((votes[PRE_REASON] == "duplicate_vote").sum()),
         method=result.method,
         fit=fit_summary(result, classes, gold),
@@ -308,8 +290,9 @@ def _canonical(
         pl.lit(None, dtype=pl.String).alias(PRE_REASON),
     )
     rejected = votes.filter(pl.col(PRE_REASON).is_not_null()).select(
-        pl.exclude("label", "annotator", "code"),
-        pl.col("label").alias(RAW_LABEL),
+        pl.exclude("id", "label", "annotator", *HELPERS),
+        as_text(pl.col("id")).alias("id"),
+        as_text(pl.col("label")).alias(RAW_LABEL),
         pl.lit(True).alias(VOTES),
     )
     return pl.concat([aggregated, rejected], how="diagonal_relaxed").lazy()

@@ -21,6 +21,7 @@ from labelprep.aggregation import (
     get_method,
 )
 from labelprep.aggregation._em import Trace, digamma
+from labelprep.aggregation.glad import _ascend
 from labelprep.errors import ConfigError, InputError
 from labelprep.vote_fit import sparsity_notice
 
@@ -174,7 +175,7 @@ def test_trace_stops_on_relative_change() -> None:
     assert not capped.converged
 
 
-@pytest.mark.parametrize("name", ["dawid-skene", "one-coin-dawid-skene"])
+@pytest.mark.parametrize("name", ["dawid-skene", "one-coin-dawid-skene", "glad"])
 def test_em_log_likelihood_never_decreases(name: str) -> None:
     rng = np.random.default_rng(7)
     n = 300
@@ -188,6 +189,18 @@ def test_em_log_likelihood_never_decreases(name: str) -> None:
     assert np.all(np.diff(history) >= -1e-7 * np.abs(history[:-1]))
     assert result.final_change == pytest.approx(abs(history[-1] - history[-2]) / abs(history[-2]))
     assert result.converged == (result.final_change < 1e-10)
+
+
+def test_glad_steps_are_halved_until_they_gain() -> None:
+    # gain(t) = -(t - 1)^2 per parameter. From 0 a step of 3 lands on -4 < -1: halved to
+    # 1.5 (gain -0.25), kept. From 1 (the optimum) every step loses: the value stays.
+    # From 0.5 a step of 0.5 gains at once (gain 0 > -0.25).
+    def gain(t: np.ndarray) -> np.ndarray:
+        return -((t - 1.0) ** 2)
+
+    value, step = np.array([0.0, 1.0, 0.5]), np.array([3.0, 0.5, 0.5])
+    assert _ascend(value, step, 10.0, gain).tolist() == [1.5, 1.0, 1.0]
+    assert _ascend(np.array([0.0]), np.array([3.0]), 0.5, gain).tolist() == [0.5]  # clipped
 
 
 def test_sparsity_notice_threshold() -> None:
@@ -262,7 +275,7 @@ def test_invalid_parameters(make: object, message: str) -> None:
 
 
 def test_mace_restarts_keep_the_best_run(split_pair: EncodedVotes) -> None:
-    one = MACE(method="em").fit_predict_proba(split_pair)
+    one = MACE(method="em", n_restarts=1).fit_predict_proba(split_pair)
     several = MACE(method="em", n_restarts=4, seed=1).fit_predict_proba(split_pair)
     assert several.log_likelihood[-1] >= one.log_likelihood[-1] - 1e-12
 

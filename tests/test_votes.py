@@ -6,8 +6,13 @@ import json
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import labelprep
+from labelprep.inputs.ingest import PRE_REASON, ROW
+from labelprep.vote_codes import encode, repeated
+from labelprep.votes import _vote_reasons
 from tests.conftest import rejects_of, targets_of
 
 LONG = """\
@@ -120,6 +125,17 @@ def test_run_takes_vote_files_with_other_annotations(write, tmp_path):
     assert result.summary["votes"]["method"] == "shares"
 
 
+def test_keep_is_refused_for_a_vote_file_with_a_clear_error(write, tmp_path):
+    votes = write("v.csv", "id,annotator,label,note\ni1,w1,a,x\ni1,w2,b,y\n")
+    soft = write("s.csv", "id,a,b,c,note\ns1,0.2,0.3,0.5,z\n")
+    with pytest.raises(labelprep.ConfigError, match=r"v\.csv: a vote file .* --keep note"):
+        labelprep.run([soft, votes], output_dir=tmp_path / "out", keep=["note"], config=False)
+    assert not (tmp_path / "out").exists()
+    result = labelprep.run([soft], output_dir=tmp_path / "plain", keep=["note"], config=False)
+    assert targets_of(tmp_path / "plain")["note"].to_list() == ["z"]
+    assert result.rows_accepted == 1
+
+
 def test_an_item_id_already_used_by_another_file_is_a_duplicate(write, tmp_path):
     votes = write("v.csv", LONG)
     soft = write("s.csv", "id,a,b,c\ni1,0.2,0.3,0.5\n")
@@ -187,3 +203,82 @@ def test_run_counts_kept_repeats_of_a_long_vote_file(write, tmp_path):
     )
     assert result.summary["votes"]["duplicate_votes"] == 3
     assert result.summary["votes"]["duplicate_votes_rejected"] == 0
+
+
+@pytest.mark.parametrize("big_id", [8, 10**15])  # ids ranked by offset / by sorting
+@pytest.mark.parametrize("policy", ["keep", "first"])
+def test_integer_vote_columns_decide_as_their_text(write, tmp_path, big_id, policy):
+    # Parquet integers are encoded without being turned into text; every decision must be
+    # the one the same votes written as CSV text (labels with a leading space) give.
+    ids = [7, 7, 7, 3, 3, None, big_id, 7, 3]
+    annotators = [1, 2, 2, 1, 3, 1, 2, 1, 1]
+    labels = [0, 1, 1, 2, 7, 0, 1, 0, 1]  # 7 names no class
+    parquet = tmp_path / "v.parquet"
+    pl.DataFrame({"id": ids, "annotator": annotators, "label": labels}).write_parquet(parquet)
+    rows = zip(ids, annotators, labels, strict=True)
+    lines = [f"{'' if i is None else i},{a}, {b}\n" for i, a, b in rows]
+    csv = write("v.csv", "id,annotator,label\n" + "".join(lines))
+    runs = {}
+    for name, path in (("parquet", str(parquet)), ("csv", csv)):
+        out = tmp_path / name
+        result = labelprep.aggregate(
+            [path], output_dir=out, config=False, classes="0,1,2", duplicates=policy
+        )
+        targets = targets_of(out)
+        runs[name] = (
+            targets["id"].to_list(),
+            targets["soft_target"].to_list(),
+            rejects_of(out).sort("row")["reason"].to_list(),
+            pl.read_parquet(out / "annotators.parquet").rows(),
+            result.summary["votes"]["duplicate_votes"],
+        )
+    assert runs["parquet"] == runs["csv"]
+    item_ids, soft, reasons, annotator_rows, repeats = runs["csv"]
+    assert item_ids == ["7", "3", str(big_id)]  # order of first appearance, as text
+    assert repeats == 3  # (7, 2), (7, 1) and (3, 1) voted twice each
+    assert [row[0] for row in annotator_rows] == ["1", "2"]  # "3" voted only an unknown class
+    if policy == "keep":
+        assert reasons == ["unknown_class", "missing_id"]
+        # 7: votes 0, 1, 1, 0; 3: votes 2, 1
+        assert soft == [[0.5, 0.5, 0.0], [0.0, 0.5, 0.5], [0.0, 1.0, 0.0]]
+    else:
+        assert reasons == ["duplicate_vote", "unknown_class", "missing_id"] + ["duplicate_vote"] * 2
+        # 7: votes 0, 1 (the repeats of 2 and 1 go); 3: vote 2
+        assert soft == [[0.5, 0.5, 0.0], [0.0, 0.0, 1.0], [0.0, 1.0, 0.0]]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.one_of(st.none(), st.integers(-3, 40), st.just(2**40)),  # id
+            st.one_of(st.none(), st.integers(0, 5)),  # annotator
+            st.one_of(st.none(), st.integers(0, 4)),  # label: 3 and 4 name no class
+        ),
+        max_size=40,
+    ),
+    policy=st.sampled_from(["keep", "first", "reject"]),
+)
+def test_integer_columns_encode_as_their_text(rows, policy):
+    # The same votes as Int64 columns and as text columns: same reasons, same codes.
+    ints = pl.DataFrame(rows, schema=["id", "annotator", "label"], orient="row")
+    ints = ints.with_columns(pl.all().cast(pl.Int64), pl.lit(0, pl.Int64).alias(ROW))
+    text = ints.with_columns(pl.col("id", "annotator", "label").cast(pl.String))
+    index_of = {"0": 0, "1": 1, "2": 2}
+    decided = [_vote_reasons(frame, index_of, policy) for frame in (ints, text)]
+    assert decided[0][PRE_REASON].to_list() == decided[1][PRE_REASON].to_list()
+    assert repeated(decided[0]) == repeated(decided[1])
+    encoded = [encode(d.filter(pl.col(PRE_REASON).is_null()), 3) for d in decided]
+    (v_int, items_int, names_int), (v_text, items_text, names_text) = encoded
+    for column in ("item", "annotator", "label"):
+        assert getattr(v_int, column).tolist() == getattr(v_text, column).tolist()
+    assert items_int["id"].to_list() == items_text["id"].to_list()
+    assert names_int == names_text
+    # Items are numbered in order of first appearance among the counted votes.
+    counted = decided[1].filter(pl.col(PRE_REASON).is_null())
+    order = list(dict.fromkeys(counted["id"].to_list()))
+    assert items_text["id"].to_list() == order
+    assert v_text.item.tolist() == [order.index(i) for i in counted["id"]]
+    voters = list(dict.fromkeys(counted["annotator"].to_list()))
+    assert names_text == voters
+    assert v_text.annotator.tolist() == [voters.index(a) for a in counted["annotator"]]

@@ -262,14 +262,18 @@ def alternate(
     log_scores: Callable[[P], FloatArray],
     gold: IntArray | None,
     trace: Trace,
+    *,
+    by_class: bool = False,
 ) -> tuple[P, FloatArray]:
     """EM from a starting posterior: M-step, then E-step, record and M-step until ``trace``
     stops, so the parameters are fitted to the last posterior. Returns them with the
-    votes-only posterior of the last E-step."""
+    votes-only posterior of the last E-step. With ``by_class`` the posteriors and scores
+    are ``(K, n_items)`` arrays (see :func:`e_step_by_class`)."""
+    step = e_step_by_class if by_class else e_step
     params = m_step(posterior)
     stop = False
     while not stop:
-        free, posterior, log_lik = e_step(log_scores(params), gold)
+        free, posterior, log_lik = step(log_scores(params), gold)
         stop = trace.record(log_lik)
         params = m_step(posterior)
     return params, free
@@ -285,6 +289,26 @@ def e_step(log_scores: FloatArray, gold: IntArray | None) -> tuple[FloatArray, F
     known = np.flatnonzero(gold >= 0)
     log_norm[known] = log_scores[known, gold[known]]
     return free, clamp(free, gold), float(log_norm.sum())
+
+
+def e_step_by_class(
+    log_scores: FloatArray, gold: IntArray | None
+) -> tuple[FloatArray, FloatArray, float]:
+    """:func:`e_step` on ``(K, n_items)`` arrays (one contiguous row per class: the
+    reductions over classes are then element-wise over rows, several times faster)."""
+    top = log_scores.max(axis=0)
+    free = np.exp(log_scores - top)
+    total = free.sum(axis=0)
+    free /= total
+    log_norm = np.log(total) + top
+    if gold is None:
+        return free, free, float(log_norm.sum())
+    known = np.flatnonzero(gold >= 0)
+    log_norm[known] = log_scores[gold[known], known]
+    clamped = free.copy()
+    clamped[:, known] = 0.0
+    clamped[gold[known], known] = 1.0
+    return free, clamped, float(log_norm.sum())
 
 
 def right_wrong_scores(

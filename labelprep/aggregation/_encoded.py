@@ -11,6 +11,7 @@ wins, i.e. the class that comes first in the vocabulary (the rule of ``numpy.arg
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Protocol
 
 import numpy as np
@@ -90,6 +91,16 @@ class EncodedVotes:
     def n_votes(self) -> int:
         """Total number of votes ``V``."""
         return len(self.item)
+
+    @cached_property
+    def counts(self) -> IntArray:
+        """Per-item vote counts per class, int64 ``(n_items, n_classes)``, read-only
+        (computed once: every method and statistic starts from them)."""
+        k = self.n_classes
+        flat = np.bincount(self.item * k + self.label, minlength=self.n_items * k)
+        counts = flat.astype(np.int64).reshape(self.n_items, k)
+        counts.setflags(write=False)
+        return counts
 
     @classmethod
     def from_frame(
@@ -200,7 +211,7 @@ class AggregationMethod(Protocol):
 
 
 def vote_counts(votes: EncodedVotes) -> IntArray:
-    """Per-item vote counts per class, int64 ``(n_items, n_classes)``.
+    """Per-item vote counts per class, int64 ``(n_items, n_classes)``, read-only.
 
     Examples
     --------
@@ -209,9 +220,7 @@ def vote_counts(votes: EncodedVotes) -> IntArray:
     >>> vote_counts(v).tolist()
     [[0, 2], [1, 0]]
     """
-    k = votes.n_classes
-    flat = np.bincount(votes.item * k + votes.label, minlength=votes.n_items * k)
-    return flat.astype(np.int64).reshape(votes.n_items, k)
+    return votes.counts
 
 
 def votes_per_item(votes: EncodedVotes) -> IntArray:

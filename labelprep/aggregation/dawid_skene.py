@@ -54,19 +54,24 @@ _EPS = 1e-10
 
 
 def _m_step(
-    votes: EncodedVotes, answer: IntArray, posterior: FloatArray, voted: FloatArray
+    votes: EncodedVotes,
+    answer: IntArray,
+    posterior: FloatArray,
+    voted: FloatArray,
+    scratch: FloatArray,
 ) -> tuple[FloatArray, FloatArray]:
-    """Class prior ``(K,)`` and row-normalised confusions ``(A, K, K)`` from posteriors.
+    """Class prior ``(K,)`` and row-normalised confusions ``(A, K, K)`` from posteriors
+    ``(K, n_items)``.
 
-    ``answer`` is the flat index ``annotator * K + label`` of every vote.
+    ``answer`` is the flat index ``annotator * K + label`` of every vote; ``scratch`` is a
+    buffer of one float per vote (reused, so that no iteration allocates per-vote arrays).
     """
     k, n_ann = votes.n_classes, votes.n_annotators
-    prior = (posterior * voted[:, None]).sum(axis=0) + _EPS
+    prior = posterior @ voted + _EPS
     prior /= prior.sum()
-    by_class = np.ascontiguousarray(posterior.T)  # (K, n_items): contiguous gathers
     confusion = np.empty((n_ann, k, k))
     for true_class in range(k):
-        weights = by_class[true_class][votes.item]
+        weights = np.take(posterior[true_class], votes.item, out=scratch)
         mass = np.bincount(answer, weights=weights, minlength=n_ann * k)
         confusion[:, true_class, :] = mass.reshape(n_ann, k)
     confusion += _EPS
@@ -75,17 +80,21 @@ def _m_step(
 
 
 def _log_scores(
-    votes: EncodedVotes, answer: IntArray, prior: FloatArray, confusion: FloatArray
+    votes: EncodedVotes,
+    answer: IntArray,
+    scratch: FloatArray,
+    prior: FloatArray,
+    confusion: FloatArray,
 ) -> FloatArray:
-    """Unnormalised log posteriors ``(n_items, K)`` of the true class."""
+    """Unnormalised log posteriors of the true class, ``(K, n_items)``."""
     k = votes.n_classes
     # log_conf[t, a * K + l] = log confusion[a, t, l]
     log_conf = np.log(confusion).transpose(1, 0, 2).reshape(k, -1)
-    log_post = np.empty((votes.n_items, k))
+    log_post = np.empty((k, votes.n_items))
     for true_class in range(k):
-        weights = log_conf[true_class][answer]
-        log_post[:, true_class] = np.bincount(votes.item, weights=weights, minlength=votes.n_items)
-    log_post += np.log(prior)
+        weights = np.take(log_conf[true_class], answer, out=scratch)
+        log_post[true_class] = np.bincount(votes.item, weights=weights, minlength=votes.n_items)
+    log_post += np.log(prior)[:, None]
     return log_post
 
 
@@ -120,17 +129,19 @@ class DawidSkene(Iterative):
         counts = vote_counts(votes)
         voted = (counts.sum(axis=1) > 0).astype(np.float64)
         answer = votes.annotator * votes.n_classes + votes.label
+        scratch = np.empty(votes.n_votes)
 
         def m_step(posterior: FloatArray) -> tuple[FloatArray, FloatArray]:
-            return _m_step(votes, answer, posterior, voted)
+            return _m_step(votes, answer, posterior, voted, scratch)
 
         trace = Trace(self.tol, self.max_iter)
         (prior, confusion), free = alternate(
-            clamp(vote_shares(counts), codes),
+            np.ascontiguousarray(clamp(vote_shares(counts), codes).T),
             m_step,
-            lambda params: _log_scores(votes, answer, *params),
+            lambda params: _log_scores(votes, answer, scratch, *params),
             codes,
             trace,
+            by_class=True,
         )
         accuracy = prior_accuracy(prior, confusion)
         return em_result(
@@ -138,7 +149,7 @@ class DawidSkene(Iterative):
             counts,
             codes,
             trace,
-            free,
+            np.ascontiguousarray(free.T),
             class_prior=prior,
             skills=accuracy,
             confusion=confusion,

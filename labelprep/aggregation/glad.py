@@ -11,7 +11,9 @@ priors centred on 1. EM:
 - **M-step**: the expected complete log-likelihood plus the log priors is increased by
   ``m_step_iter`` rounds of Fisher scoring, alternating between all abilities and all
   difficulties (each a diagonal Newton step using ``sigma (1 - sigma)`` as the curvature;
-  steps are clipped to ``[-m_step_clip, m_step_clip]``).
+  steps are clipped to ``[-m_step_clip, m_step_clip]`` and halved, parameter by parameter,
+  until they raise the objective, so that EM climbs at every iteration: without that the
+  full steps overshoot and, on ZenCrowd, the run cycles between two states forever).
 
 Abilities and inverse difficulties start at 1, so the first posterior is the vote shares'
 argmax distribution of equally trusted annotators. The objective whose relative change stops
@@ -21,6 +23,7 @@ stopping and gold items as in :mod:`labelprep.aggregation._em`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -35,7 +38,13 @@ from labelprep.aggregation._em import (
     gold_codes,
     right_wrong_scores,
 )
-from labelprep.aggregation._encoded import AggregationResult, EncodedVotes, FloatArray, vote_counts
+from labelprep.aggregation._encoded import (
+    AggregationResult,
+    EncodedVotes,
+    FloatArray,
+    IntArray,
+    vote_counts,
+)
 from labelprep.errors import ConfigError
 
 _LOG_2PI = float(np.log(2 * np.pi))
@@ -59,6 +68,67 @@ def _log_scores(
     log_prior = -0.5 * (((alpha - 1) ** 2).sum() + ((beta - 1) ** 2).sum())
     log_prior -= 0.5 * _LOG_2PI * (alpha.size + beta.size)
     return scores, float(log_prior)
+
+
+def _sigmoid(x: FloatArray) -> FloatArray:
+    out: FloatArray = 1.0 / (1.0 + np.exp(-x))
+    return out
+
+
+def _gain(right: FloatArray, x: FloatArray, owner: IntArray, value: FloatArray) -> FloatArray:
+    """Per parameter (ability or difficulty): its votes' expected complete log-likelihood
+    (up to a constant) plus its log prior, at ``x = alpha * exp(beta)`` per vote."""
+    terms = right * _log_sigmoid(x) + (1.0 - right) * _log_sigmoid(-x)
+    out: FloatArray = np.bincount(owner, terms, value.size) - 0.5 * (value - 1.0) ** 2
+    return out
+
+
+_HALVINGS = 8
+
+
+def _ascend(
+    value: FloatArray,
+    step: FloatArray,
+    clip: float,
+    gain: Callable[[FloatArray], FloatArray],
+) -> FloatArray:
+    """``value + step`` (clipped), halving the step of each parameter whose ``gain`` would
+    fall, up to :data:`_HALVINGS` times; a parameter that still cannot gain keeps its
+    value. Parameters are separable within a block, so each one's gain is its own: the
+    M-step never lowers the objective and EM cannot cycle."""
+    step = np.clip(step, -clip, clip)
+    before = gain(value)
+    for _ in range(_HALVINGS):
+        worse = gain(value + step) < before
+        if not worse.any():
+            break
+        step = np.where(worse, step / 2, step)
+    trial = value + step
+    out: FloatArray = np.where(gain(trial) >= before, trial, value)
+    return out
+
+
+def _ability_step(
+    votes: EncodedVotes, right: FloatArray, alpha: FloatArray, scale: FloatArray, clip: float
+) -> FloatArray:
+    """One Fisher-scoring step on every ability; ``scale`` is ``exp(beta)`` per vote."""
+    a = votes.annotator
+    sig = _sigmoid(alpha[a] * scale)
+    grad = np.bincount(a, (right - sig) * scale, alpha.size) - (alpha - 1)
+    curv = np.bincount(a, sig * (1 - sig) * scale**2, alpha.size) + 1
+    return _ascend(alpha, grad / curv, clip, lambda t: _gain(right, t[a] * scale, a, t))
+
+
+def _difficulty_step(
+    votes: EncodedVotes, right: FloatArray, ability: FloatArray, beta: FloatArray, clip: float
+) -> FloatArray:
+    """One Fisher-scoring step on every difficulty; ``ability`` is ``alpha`` per vote."""
+    i = votes.item
+    x = ability * np.exp(beta[i])
+    sig = _sigmoid(x)
+    grad = np.bincount(i, (right - sig) * x, beta.size) - (beta - 1)
+    curv = np.bincount(i, sig * (1 - sig) * x**2, beta.size) + 1
+    return _ascend(beta, grad / curv, clip, lambda t: _gain(right, ability * np.exp(t[i]), i, t))
 
 
 @dataclass(frozen=True)
@@ -103,20 +173,11 @@ class GLAD(Iterative):
         self, votes: EncodedVotes, right: FloatArray, alpha: FloatArray, beta: FloatArray
     ) -> tuple[FloatArray, FloatArray]:
         """Fisher scoring on abilities, then difficulties; ``right`` is each vote's posterior
-        probability of being correct."""
-        a, i = votes.annotator, votes.item
+        probability of being correct. Every step raises the expected complete
+        log-likelihood (see :func:`_ascend`)."""
         for _ in range(self.m_step_iter):
-            scale = np.exp(beta[i])
-            x = alpha[a] * scale
-            sig = 1.0 / (1.0 + np.exp(-x))
-            grad = np.bincount(a, (right - sig) * scale, alpha.size) - (alpha - 1)
-            curv = np.bincount(a, sig * (1 - sig) * scale**2, alpha.size) + 1
-            alpha = alpha + np.clip(grad / curv, -self.m_step_clip, self.m_step_clip)
-            x = alpha[a] * scale
-            sig = 1.0 / (1.0 + np.exp(-x))
-            grad = np.bincount(i, (right - sig) * x, beta.size) - (beta - 1)
-            curv = np.bincount(i, sig * (1 - sig) * x**2, beta.size) + 1
-            beta = beta + np.clip(grad / curv, -self.m_step_clip, self.m_step_clip)
+            alpha = _ability_step(votes, right, alpha, np.exp(beta[votes.item]), self.m_step_clip)
+            beta = _difficulty_step(votes, right, alpha[votes.annotator], beta, self.m_step_clip)
         return alpha, beta
 
     def fit_predict_proba(

@@ -21,7 +21,7 @@ import polars as pl
 
 from labelprep.config import Columns, Options
 from labelprep.duplicates import DuplicateIds
-from labelprep.errors import ColumnNotFoundError
+from labelprep.errors import ColumnNotFoundError, ConfigError
 from labelprep.evidence import TargetPlan
 from labelprep.inputs.ingest import InputFile, canonical_frame, raw_class_column
 from labelprep.inputs.vocab import Vocabulary, resolve_vocabulary
@@ -54,6 +54,7 @@ def interpret(
     """
     check_named_roles([source for source, _ in opened], options)
     is_votes = [is_vote_file(source, options, votes) for source, _ in opened]
+    refuse_keep_on_votes([s for (s, _), v in zip(opened, is_votes, strict=True) if v], options)
     plain = [item for item, v in zip(opened, is_votes, strict=True) if not v]
     if only_votes:
         require_votes([source for source, _ in plain], options)
@@ -72,6 +73,17 @@ def interpret(
         vote_files=frozenset(s.index for (s, _), v in zip(opened, is_votes, strict=True) if v),
         kinds=input_kinds([s for s, _ in plain], vocabulary, options, has_votes=bool(voted)),
     )
+
+
+def refuse_keep_on_votes(vote_files: Sequence[InputFile], options: Options) -> None:
+    """``keep`` carries a column of each input row into its target row; the votes of a
+    vote file become one row per item, so there is no row to carry a vote's column into."""
+    if options.keep and vote_files:
+        raise ConfigError(
+            f"{vote_files[0].path}: a vote file (one row per vote) has no target row per "
+            f"input row to carry --keep {', '.join(options.keep)} into; drop --keep for "
+            "vote files, or join those columns to targets.parquet by id."
+        )
 
 
 def require_votes(not_votes: Sequence[InputFile], options: Options) -> None:
