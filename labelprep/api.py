@@ -1,134 +1,276 @@
 """The public API: each function mirrors one command of the command line.
 
-``run`` / ``labelprep run``, ``class_stats`` / ``labelprep stats``, ``report`` /
-``labelprep report``, ``aggregate`` / ``labelprep aggregate`` (``validate`` and
-``compare`` live in :mod:`labelprep.checks`). Each resolves its inputs and options
-(config file, then keyword arguments) and hands them to :mod:`labelprep.pipeline`.
+``run``, ``class_stats`` (``labelprep stats``) and ``aggregate`` (``validate`` and
+``compare`` live in :mod:`labelprep.checks`, ``report`` in :mod:`labelprep.reporting.rerender`).
+Each resolves its inputs and options and hands them to :mod:`labelprep.pipeline`.
+
+Inputs are paths, globs or in-memory frames (:mod:`labelprep.inputs.frames`), and every
+option is a typed keyword parameter (:mod:`labelprep.parameters`).
 """
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Literal, overload
+from typing import TYPE_CHECKING, Literal, overload
 
 import polars as pl
 
 from labelprep.aggregation._em import DEFAULT_TOL
-from labelprep.config import Options, build_options, config_settings
-from labelprep.errors import ConfigError, OutputError
-from labelprep.outdir import MANIFEST, MARKER_KEY, is_marked_manifest
-from labelprep.outputs import CLASS_STATS, atomic_directory, read_manifest, write_reports
-from labelprep.pipeline import (
-    Prepared,
-    class_statistics,
-    count,
-    execute,
-    prepare,
-    result_of,
+from labelprep.config import (
+    Compression,
+    CountBy,
+    InputFormat,
+    PartialMode,
 )
-from labelprep.sample import sample_paths
-from labelprep.summary import RowTotals, RunResult, report_summary
-from labelprep.votes import DuplicatePolicy, VoteLayout, VoteSettings
+from labelprep.engine import Engine, EngineName
+from labelprep.outputs import atomic_directory
+from labelprep.parameters import (
+    AGGREGATE_OPTIONS,
+    READ_OPTIONS,
+    RUN_OPTIONS,
+    VOTE_OPTIONS,
+    SampleWeight,
+    documented,
+    given,
+    resolve_run_inputs,
+    vote_settings,
+)
+from labelprep.pipeline import Prepared, count, execute, prepare
+from labelprep.results import class_statistics, result_of
+from labelprep.summary import HeldOutputs, RowTotals, RunResult
+from labelprep.votes import DuplicatePolicy, VoteLayout
+
+if TYPE_CHECKING:
+    from labelprep.parameters import Inputs
 
 
+@documented(RUN_OPTIONS, VOTE_OPTIONS)
 def run(
-    inputs: Sequence[str | Path] | str | Path | None = None,
+    inputs: Inputs | None = None,
     *,
-    output_dir: str | Path = "labelprep-out",
+    output_dir: str | Path | None = "labelprep-out",
     config: str | Path | bool = True,
-    **settings: Any,
+    classes: Sequence[str] | str | None = None,
+    id_column: str | None = None,
+    label_column: str | None = None,
+    probs_column: str | None = None,
+    excluded_column: str | None = None,
+    candidates_column: str | None = None,
+    split_column: str | None = None,
+    annotator_column: str | None = None,
+    prob_columns: Sequence[str] | str | None = None,
+    list_delimiter: str | None = None,
+    input_format: InputFormat | None = None,
+    tolerance: float | None = None,
+    renormalize: bool | None = None,
+    partial: PartialMode | None = None,
+    smoothing: float | None = None,
+    count_by: CountBy | None = None,
+    beta: float | None = None,
+    tau: float | None = None,
+    separator: str | None = None,
+    no_header: bool | None = None,
+    column_names: Sequence[str] | str | None = None,
+    quote_char: str | None = None,
+    id_from_row: bool | None = None,
+    keep: Sequence[str] | str | None = None,
+    sample_weight: SampleWeight | None = None,
+    compression: Compression | None = None,
+    split_files: bool | None = None,
+    layout: VoteLayout = "long",
+    missing: str | Sequence[str] = ("-1",),
+    duplicates: DuplicatePolicy = "keep",
+    engine: EngineName = "local",
+    scheduler: str | None = None,
+    workers: int | None = None,
 ) -> RunResult:
-    """Run the whole pipeline and write the output directory.
+    """Run the whole pipeline: targets, rejects, class statistics, manifest and reports.
 
     Parameters
     ----------
     inputs
-        Files or globs (CSV, TSV, Parquet, JSONL). ``None`` runs on the bundled sample.
+        Files or globs (CSV, TSV, Parquet, JSONL), in-memory frames (a Polars DataFrame
+        or LazyFrame, a pandas DataFrame, a PyArrow Table), or a list mixing them. A
+        frame's rows are named ``<frame N>`` (N its position among the inputs) and their
+        1-based row number in ``rejects``. ``None`` runs on the bundled sample.
     output_dir
         Where ``targets.parquet``, ``rejects.parquet``, ``class_stats.parquet``,
-        ``manifest.json`` and the reports go. Replaced atomically.
+        ``manifest.json`` and the reports go (replaced atomically). ``None`` writes
+        nothing the caller sees: the run goes to a temporary directory that is read back
+        into memory (``result.targets``, ``result.rejects``, ``result.manifest``) and
+        removed.
     config
         ``True`` reads the nearest ``labelprep.toml`` / ``[tool.labelprep]``; a path
-        reads that file; ``False`` reads none. Keyword settings win over the file.
-    **settings
-        Any field of :class:`labelprep.config.Options` (``classes``, ``tolerance``,
-        ``renormalize``, ``partial``, ``smoothing``, ``count_by``, ``beta``, ``tau``,
-        ``sample_weight``, ``keep``, ``list_delimiter``, ``input_format``,
-        ``prob_columns``) or a column name (``id_column``, ``label_column``, ...).
-        Files with an annotator column are vote files, aggregated by vote shares;
-        ``layout``, ``missing`` and ``duplicates`` read them as :func:`aggregate` does
-        (``layout="wide"`` makes every input a wide vote file).
+        reads that file; ``False`` reads none. Keyword arguments win over the file.
+    engine
+        ``"local"`` (this process) or ``"dask"``: the passes over the rows run on a Dask
+        cluster (``pip install 'labelprep[dask]'``) with the same results, and ``targets``
+        and ``rejects`` are directories of part files (README, "Scaling out").
+    scheduler
+        With ``engine="dask"``: the address of a running scheduler (``tcp://host:8786``).
+    workers
+        With ``engine="dask"`` and no ``scheduler``: the worker processes of a local
+        cluster started for the call (default: one per core).
+
+    Files with an annotator column are vote files, aggregated by vote shares; ``layout``,
+    ``missing`` and ``duplicates`` read them as :func:`aggregate` does (``layout="wide"``
+    makes every input a wide vote file).
 
     Examples
     --------
-    >>> import labelprep, tempfile
-    >>> result = labelprep.run(output_dir=tempfile.mkdtemp() + "/out")
-    >>> result.rows_in == result.rows_accepted + result.rows_rejected
-    True
+    >>> import labelprep, polars as pl
+    >>> frame = pl.DataFrame({"id": [1, 2, 3], "label": ["cat", "dog", "cow"]})
+    >>> result = labelprep.run(frame, output_dir=None, classes=["cat", "dog"], config=False)
+    >>> result.targets["soft_target"].to_list()
+    [[1.0, 0.0], [0.0, 1.0]]
+    >>> result.rejects.select("source", "row", "reason").row(0)
+    ('<frame 0>', 3, 'unknown_class')
     """
-    votes = vote_settings(settings)
-    paths, options = resolve_run_inputs(inputs, config=config, settings=settings)
-    return run_prepared(prepare(paths, options, votes=votes), output_dir)
+    votes = vote_settings(layout, missing, duplicates)
+    paths, options = resolve_run_inputs(inputs, config=config, settings=given(locals()))
+    on = Engine(engine, scheduler, workers)
+    return run_prepared(prepare(paths, options, votes=votes, passes=on.local), output_dir, on)
 
 
-def run_prepared(prepared: Prepared, output_dir: str | Path) -> RunResult:
-    """Write the outputs of prepared inputs atomically into ``output_dir``."""
-    inputs = [source.path for source in prepared.sources]
+def run_prepared(
+    prepared: Prepared, output_dir: str | Path | None, engine: Engine | None = None
+) -> RunResult:
+    """Write the outputs of prepared inputs atomically into ``output_dir``; with None,
+    into a temporary directory read back into memory and removed. With a Dask ``engine``
+    (inputs prepared with ``passes=False``) the passes run on its cluster."""
+    if engine is not None and not engine.local:
+        from labelprep.engine import dask_run
+
+        return dask_run.run(prepared, output_dir, engine)
+    if output_dir is None:
+        with tempfile.TemporaryDirectory(prefix="labelprep-") as folder:
+            result = execute(prepared, Path(folder))
+            return replace(result, output_dir=None, held=HeldOutputs.read(Path(folder)))
+    inputs = [source.path for source in prepared.sources if source.format != "frame"]
     with atomic_directory(output_dir, inputs=inputs) as staging:
         result = execute(prepared, staging)
     return replace(result, output_dir=Path(output_dir))
 
 
-def resolve_run_inputs(
-    inputs: Sequence[str | Path] | str | Path | None,
-    *,
-    config: str | Path | bool,
-    settings: dict[str, Any],
-) -> tuple[list[str | Path], Options]:
-    """Inputs (the bundled sample when none) and the merged options of a call."""
-    merged = {**config_settings(config), **{k: v for k, v in settings.items() if v is not None}}
-    if inputs is None or (not isinstance(inputs, (str, Path)) and len(inputs) == 0):
-        paths: list[str | Path] = list(sample_paths())
-    elif isinstance(inputs, (str, Path)):
-        paths = [inputs]
-    else:
-        paths = list(inputs)
-    return paths, build_options(merged)
-
-
 @overload
 def class_stats(
-    inputs: Sequence[str | Path] | str | Path | None = ...,
+    inputs: Inputs | None = ...,
     *,
     with_counts: Literal[False] = ...,
     config: str | Path | bool = ...,
-    **settings: Any,
+    classes: Sequence[str] | str | None = None,
+    id_column: str | None = None,
+    label_column: str | None = None,
+    probs_column: str | None = None,
+    excluded_column: str | None = None,
+    candidates_column: str | None = None,
+    split_column: str | None = None,
+    annotator_column: str | None = None,
+    prob_columns: Sequence[str] | str | None = None,
+    list_delimiter: str | None = None,
+    input_format: InputFormat | None = None,
+    tolerance: float | None = None,
+    renormalize: bool | None = None,
+    partial: PartialMode | None = None,
+    smoothing: float | None = None,
+    count_by: CountBy | None = None,
+    beta: float | None = None,
+    tau: float | None = None,
+    separator: str | None = None,
+    no_header: bool | None = None,
+    column_names: Sequence[str] | str | None = None,
+    quote_char: str | None = None,
+    id_from_row: bool | None = None,
+    layout: VoteLayout = "long",
+    missing: str | Sequence[str] = ("-1",),
+    duplicates: DuplicatePolicy = "keep",
+    engine: EngineName = "local",
+    scheduler: str | None = None,
+    workers: int | None = None,
 ) -> pl.DataFrame: ...
 
 
 @overload
 def class_stats(
-    inputs: Sequence[str | Path] | str | Path | None = ...,
+    inputs: Inputs | None = ...,
     *,
     with_counts: Literal[True],
     config: str | Path | bool = ...,
-    **settings: Any,
+    classes: Sequence[str] | str | None = None,
+    id_column: str | None = None,
+    label_column: str | None = None,
+    probs_column: str | None = None,
+    excluded_column: str | None = None,
+    candidates_column: str | None = None,
+    split_column: str | None = None,
+    annotator_column: str | None = None,
+    prob_columns: Sequence[str] | str | None = None,
+    list_delimiter: str | None = None,
+    input_format: InputFormat | None = None,
+    tolerance: float | None = None,
+    renormalize: bool | None = None,
+    partial: PartialMode | None = None,
+    smoothing: float | None = None,
+    count_by: CountBy | None = None,
+    beta: float | None = None,
+    tau: float | None = None,
+    separator: str | None = None,
+    no_header: bool | None = None,
+    column_names: Sequence[str] | str | None = None,
+    quote_char: str | None = None,
+    id_from_row: bool | None = None,
+    layout: VoteLayout = "long",
+    missing: str | Sequence[str] = ("-1",),
+    duplicates: DuplicatePolicy = "keep",
+    engine: EngineName = "local",
+    scheduler: str | None = None,
+    workers: int | None = None,
 ) -> tuple[pl.DataFrame, RowTotals]: ...
 
 
+@documented(READ_OPTIONS, VOTE_OPTIONS)
 def class_stats(
-    inputs: Sequence[str | Path] | str | Path | None = None,
+    inputs: Inputs | None = None,
     *,
     with_counts: bool = False,
     config: str | Path | bool = True,
-    **settings: Any,
+    classes: Sequence[str] | str | None = None,
+    id_column: str | None = None,
+    label_column: str | None = None,
+    probs_column: str | None = None,
+    excluded_column: str | None = None,
+    candidates_column: str | None = None,
+    split_column: str | None = None,
+    annotator_column: str | None = None,
+    prob_columns: Sequence[str] | str | None = None,
+    list_delimiter: str | None = None,
+    input_format: InputFormat | None = None,
+    tolerance: float | None = None,
+    renormalize: bool | None = None,
+    partial: PartialMode | None = None,
+    smoothing: float | None = None,
+    count_by: CountBy | None = None,
+    beta: float | None = None,
+    tau: float | None = None,
+    separator: str | None = None,
+    no_header: bool | None = None,
+    column_names: Sequence[str] | str | None = None,
+    quote_char: str | None = None,
+    id_from_row: bool | None = None,
+    layout: VoteLayout = "long",
+    missing: str | Sequence[str] = ("-1",),
+    duplicates: DuplicatePolicy = "keep",
+    engine: EngineName = "local",
+    scheduler: str | None = None,
+    workers: int | None = None,
 ) -> pl.DataFrame | tuple[pl.DataFrame, RowTotals]:
     """Per-class statistics and weights of the inputs, without writing anything.
 
-    Takes the same arguments as :func:`run` (but no ``output_dir``) and returns
-    the table written to ``class_stats.parquet``: statistics of the accepted rows.
+    Takes the inputs of :func:`run` (paths, globs or frames) and its reading options, and
+    returns the table written to ``class_stats.parquet``: statistics of the accepted rows.
     With ``with_counts=True`` it returns ``(table, totals)``, where ``totals``
     (:class:`labelprep.summary.RowTotals`) says how many rows were read, accepted and
     rejected (by reason), the fallbacks, and the notices of the run.
@@ -143,88 +285,96 @@ def class_stats(
     >>> totals.rows_in == totals.rows_accepted + totals.rows_rejected
     True
     """
-    votes = vote_settings(settings)
-    paths, options = resolve_run_inputs(inputs, config=config, settings=settings)
-    prepared = prepare(paths, options, votes=votes)
+    votes = vote_settings(layout, missing, duplicates)
+    paths, options = resolve_run_inputs(inputs, config=config, settings=given(locals()))
+    on = Engine(engine, scheduler, workers)
+    prepared = prepare(paths, options, votes=votes, passes=on.local)
+    if on.local:
+        counts = count(prepared)
+    else:
+        from labelprep.engine import dask_run
+
+        prepared, counts = dask_run.count(prepared, on)
     if not with_counts:
-        return class_statistics(prepared, count(prepared))
-    result = result_of(prepared, count(prepared), None)
+        return class_statistics(prepared, counts)
+    result = result_of(prepared, counts, None)
     return result.class_stats, result.totals()
 
 
-VOTE_KEYWORDS = ("layout", "missing", "duplicates")
-"""Keywords of :func:`run`, :func:`class_stats` and :func:`labelprep.validate` that say
-how vote files are read (see :func:`aggregate`)."""
-
-
-def vote_settings(settings: dict[str, Any]) -> VoteSettings | None:
-    """Take the vote keywords out of ``settings`` (None when none is given)."""
-    taken = {k: settings.pop(k) for k in VOTE_KEYWORDS if k in settings}
-    given = {k: v for k, v in taken.items() if v is not None and v != ()}
-    return VoteSettings(**given) if given else None
-
-
-def report(output_dir: str | Path) -> tuple[Path, Path]:
-    """Re-render ``report.md`` and ``report.html`` from a run's output directory.
-
-    Returns the paths of the two reports.
-    """
-    folder = Path(output_dir)
-    manifest = read_manifest(folder)
-    stats_path = folder / CLASS_STATS
-    if not stats_path.is_file():
-        raise ConfigError(f"{folder}: no {CLASS_STATS}; is this a labelprep output directory?")
-    if not is_marked_manifest(folder / MANIFEST):  # its report.md is not ours to replace
-        raise OutputError(
-            f"{folder}: its {MANIFEST} was not written by labelprep (no {MARKER_KEY!r} key); "
-            "the reports are re-rendered only in labelprep's own output directories."
-        )
-    write_reports(folder, pl.read_parquet(stats_path), report_summary(manifest))
-    return folder / "report.md", folder / "report.html"
-
-
+@documented(AGGREGATE_OPTIONS, VOTE_OPTIONS)
 def aggregate(
-    votes: Sequence[str | Path] | str | Path,
+    votes: Inputs,
     *,
-    output_dir: str | Path = "labelprep-out",
+    output_dir: str | Path | None = "labelprep-out",
     method: str = "shares",
     alpha: float = 0.0,
     max_iter: int = 100,
     tol: float = DEFAULT_TOL,
+    gold: str | Path | None = None,
+    config: str | Path | bool = True,
+    classes: Sequence[str] | str | None = None,
+    id_column: str | None = None,
+    label_column: str | None = None,
+    split_column: str | None = None,
+    annotator_column: str | None = None,
+    input_format: InputFormat | None = None,
+    smoothing: float | None = None,
+    count_by: CountBy | None = None,
+    beta: float | None = None,
+    tau: float | None = None,
+    separator: str | None = None,
+    no_header: bool | None = None,
+    column_names: Sequence[str] | str | None = None,
+    quote_char: str | None = None,
+    id_from_row: bool | None = None,
+    sample_weight: SampleWeight | None = None,
+    compression: Compression | None = None,
+    split_files: bool | None = None,
     layout: VoteLayout = "long",
     missing: str | Sequence[str] = ("-1",),
     duplicates: DuplicatePolicy = "keep",
-    gold: str | Path | None = None,
-    config: str | Path | bool = True,
-    **settings: Any,
+    engine: EngineName = "local",
+    scheduler: str | None = None,
+    workers: int | None = None,
 ) -> RunResult:
     """Annotators' votes -> one soft target per item, with agreement statistics.
 
     Writes what :func:`run` writes plus ``annotators.parquet`` (votes, agreement with
     the consensus and, where the method fits them, each annotator's estimated accuracy,
-    ``skill`` and K x K ``confusion`` matrix).
+    ``skill`` and K x K ``confusion`` matrix); with ``output_dir=None`` they are returned
+    in memory (``result.annotators`` too).
 
     Parameters
     ----------
     votes
-        Vote files: long (``id``, ``annotator``, ``label``) or, with ``layout="wide"``,
-        one column per annotator where a ``missing`` value (one, or several such as
-        ``("-1", "-1000")``; an empty cell too) means no vote.
+        Vote files or frames: long (``id``, ``annotator``, ``label``) or, with
+        ``layout="wide"``, one column per annotator where a ``missing`` value (one, or
+        several such as ``("-1", "-1000")``; an empty cell too) means no vote.
+    output_dir
+        As for :func:`run` (``None``: the outputs in memory).
     method
         ``shares`` (vote fractions, smoothed by ``alpha``), ``majority`` (one-hot of
         the plurality, ties to the first class), the EM models ``dawid-skene``,
         ``one-coin-dawid-skene``, ``glad`` and ``mace`` (``max_iter``; ``tol`` is the
         relative change of the log-likelihood that stops them), ``wawa`` or
         ``zero-based-skill`` (``max_iter``, ``tol``).
+    alpha
+        Additive smoothing of vote shares.
+    max_iter
+        Iterative methods: most iterations.
+    tol
+        EM methods: stop when the log-likelihood changes by less than this fraction.
     gold
         A file of ``id``, ``label`` pairs with known answers: those items are fixed to
         their class while the model is fitted, and the accuracy of the model's own
         posterior on them is reported in ``summary["votes"]["gold"]``.
-    duplicates
-        A second vote of one annotator on one item: ``keep`` it, keep the ``first``
-        and reject the others (``duplicate_vote``), or ``reject`` them all. Under every
-        policy ``summary["votes"]["duplicate_votes"]`` counts the repeats (the votes
-        after the first) and ``duplicate_votes_rejected`` those rejected.
+    config
+        As for :func:`run`.
+    engine, scheduler, workers
+        Where the passes run, as for :func:`run`.
+
+    A repeated vote (``duplicates``) is counted in ``summary["votes"]["duplicate_votes"]``
+    under every policy, and ``duplicate_votes_rejected`` counts those rejected.
 
     Examples
     --------
@@ -234,15 +384,17 @@ def aggregate(
     >>> result.summary["votes"]["method"]
     'shares'
     """
-    settings_ = VoteSettings(
+    settings_ = vote_settings(
+        layout,
+        missing,
+        duplicates,
         method=method,
         alpha=alpha,
         max_iter=max_iter,
         tol=tol,
-        layout=layout,
-        missing=(missing,) if isinstance(missing, str) else tuple(missing),
-        duplicates=duplicates,
         gold=None if gold is None else str(gold),
     )
-    paths, options = resolve_run_inputs(votes, config=config, settings=settings)
-    return run_prepared(prepare(paths, options, votes=settings_, only_votes=True), output_dir)
+    paths, options = resolve_run_inputs(votes, config=config, settings=given(locals()))
+    on = Engine(engine, scheduler, workers)
+    prepared = prepare(paths, options, votes=settings_, only_votes=True, passes=on.local)
+    return run_prepared(prepared, output_dir, on)

@@ -1,39 +1,70 @@
 """The CI gate (:func:`validate`) and class-prior drift (:func:`compare`).
 
-Both read the same inputs as ``run``; neither writes anything unless asked
-(``validate(output_dir=...)`` also writes the run's outputs).
+Both read the same inputs as ``run`` (paths, globs or in-memory frames); neither writes
+anything unless asked (``validate(output_dir=...)`` also writes the run's outputs).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from labelprep.api import resolve_run_inputs, vote_settings
-from labelprep.config import GATE_SETTINGS, Options, config_settings, typed_gates
-from labelprep.drift import CompareReport, prior_drift
-from labelprep.errors import ConfigError, VocabularyError
-from labelprep.gate import GateResult, RejectSample, ValidationReport, evaluate_threshold
-from labelprep.outputs import CLASS_STATS, MANIFEST, REJECTS, atomic_directory
-from labelprep.pipeline import (
-    Prepared,
-    class_statistics,
-    count,
-    execute,
-    inspect,
-    prepare,
-    result_of,
+from labelprep.class_counts import (
+    Align,
+    ClassCounts,
+    counts_of_split,
+    drift_between,
+    load_class_counts,
+    load_stats,
+    side_label,
 )
+from labelprep.config import (
+    GATE_SETTINGS,
+    Compression,
+    CountBy,
+    InputFormat,
+    Options,
+    PartialMode,
+    config_settings,
+    typed_gates,
+)
+from labelprep.drift import CompareReport
+from labelprep.engine import Engine, EngineName
+from labelprep.errors import ConfigError
+from labelprep.gate import (
+    GateResult,
+    RejectSample,
+    ValidationReport,
+    evaluate_threshold,
+    min_class_gate,
+    require_classes_gate,
+)
+from labelprep.inputs.frames import frame_label, is_frame
+from labelprep.outputs import REJECTS, atomic_directory
+from labelprep.parameters import (
+    COMPARE_OPTIONS,
+    RUN_OPTIONS,
+    VOTE_OPTIONS,
+    SampleWeight,
+    documented,
+    given,
+    given_options,
+    resolve_run_inputs,
+    vote_settings,
+)
+from labelprep.pipeline import Prepared, execute, inspect, prepare
 from labelprep.rejects import REJECT_COLUMNS
+from labelprep.results import result_of
 from labelprep.summary import RunResult
+from labelprep.votes import DuplicatePolicy, VoteLayout
 from labelprep.weights import COUNT_COLUMNS
 
-Align = Literal["exact", "union"]
-"""How :func:`compare` (and a ``validate`` baseline) matches the classes of two sides."""
+if TYPE_CHECKING:
+    from labelprep.parameters import Input, Inputs
 
 
 @dataclass(frozen=True)
@@ -46,46 +77,97 @@ class Thresholds:
     min_class_count: float | None = None
     max_imbalance_ratio: float | None = None
     require_classes: bool = False
-    baseline: str | None = None
+    baseline: Input | None = None
     max_linf: float | None = None
     max_jsd: float | None = None
 
 
-@dataclass(frozen=True)
-class ClassCounts:
-    """Per-class counts of one side of a comparison."""
-
-    label: str
-    classes: tuple[str, ...]
-    counts: tuple[float, ...]
-
-
-def _split_gate_settings(settings: dict[str, Any]) -> tuple[Thresholds, dict[str, Any]]:
-    gates = typed_gates({k: settings.pop(k) for k in GATE_SETTINGS if settings.get(k) is not None})
-    return Thresholds(**gates), settings
+def _split_gate_settings(settings: dict[str, Any]) -> Thresholds:
+    """The gates among merged settings; a baseline frame is taken as it is."""
+    baseline = settings.get("baseline")
+    frame = baseline if is_frame(baseline) else None
+    values = {k: settings[k] for k in GATE_SETTINGS if settings.get(k) is not None}
+    if frame is not None:
+        del values["baseline"]
+    thresholds = Thresholds(**typed_gates(values))
+    return thresholds if frame is None else replace(thresholds, baseline=frame)
 
 
+@documented(
+    GATE_SETTINGS,
+    RUN_OPTIONS,
+    VOTE_OPTIONS,
+    defaults={"max_reject_rate": 0.0, "require_classes": False},
+)
 def validate(
-    inputs: Sequence[str | Path] | str | Path,
+    inputs: Inputs,
     *,
     output_dir: str | Path | None = None,
     samples_per_reason: int = 5,
     align: Align | None = None,
     config: str | Path | bool = True,
-    **settings: Any,
+    min_rows: float | None = None,
+    max_reject_rate: float | None = None,
+    min_class_count: float | None = None,
+    max_imbalance_ratio: float | None = None,
+    require_classes: bool | None = None,
+    baseline: Input | None = None,
+    max_linf: float | None = None,
+    max_jsd: float | None = None,
+    classes: Sequence[str] | str | None = None,
+    id_column: str | None = None,
+    label_column: str | None = None,
+    probs_column: str | None = None,
+    excluded_column: str | None = None,
+    candidates_column: str | None = None,
+    split_column: str | None = None,
+    annotator_column: str | None = None,
+    prob_columns: Sequence[str] | str | None = None,
+    list_delimiter: str | None = None,
+    input_format: InputFormat | None = None,
+    tolerance: float | None = None,
+    renormalize: bool | None = None,
+    partial: PartialMode | None = None,
+    smoothing: float | None = None,
+    count_by: CountBy | None = None,
+    beta: float | None = None,
+    tau: float | None = None,
+    separator: str | None = None,
+    no_header: bool | None = None,
+    column_names: Sequence[str] | str | None = None,
+    quote_char: str | None = None,
+    id_from_row: bool | None = None,
+    keep: Sequence[str] | str | None = None,
+    sample_weight: SampleWeight | None = None,
+    compression: Compression | None = None,
+    split_files: bool | None = None,
+    layout: VoteLayout = "long",
+    missing: str | Sequence[str] = ("-1",),
+    duplicates: DuplicatePolicy = "keep",
+    engine: EngineName = "local",
+    scheduler: str | None = None,
+    workers: int | None = None,
 ) -> ValidationReport:
     """Check inputs against the gates; write outputs only when ``output_dir`` is given.
 
-    Gates (keyword arguments, or the same keys in the config file): ``min_rows``
-    (default 1: an empty input fails), ``max_reject_rate`` (default 0: any rejected row
-    fails), ``min_class_count``
-    (every class's count, by ``count_by``, at least this), ``max_imbalance_ratio``,
-    ``require_classes`` (every class of the vocabulary present), ``baseline`` with
-    ``max_linf`` / ``max_jsd`` (class-prior drift against a baseline dataset, output
-    directory, ``class_stats.parquet`` or ``manifest.json``). Other keywords are the
-    options of :func:`labelprep.run`, including the vote options (``layout``, ``missing``,
-    ``duplicates``): vote files (an annotator column, or ``layout="wide"``) are checked
-    vote by vote and aggregated, as by ``run``. ``align`` is that of :func:`compare`.
+    The gates are keyword arguments, or the same keys in the config file; vote files (an
+    annotator column, or ``layout="wide"``) are checked vote by vote and aggregated, as
+    by :func:`labelprep.run`.
+
+    Parameters
+    ----------
+    inputs
+        Files, globs or in-memory frames, as for :func:`labelprep.run`.
+    output_dir
+        Also write the run's outputs there (nothing is written when None).
+    samples_per_reason
+        Rejected rows kept per reason in the report.
+    align
+        How the classes of a ``baseline`` are matched, as for :func:`compare`.
+    config
+        As for :func:`labelprep.run`.
+    engine, scheduler, workers
+        Where the passes run, as for :func:`labelprep.run`.
 
     Examples
     --------
@@ -94,18 +176,30 @@ def validate(
     >>> report.passed, report.rejects_by_reason["bad_sum"]
     (True, 1)
     """
-    settings = dict(settings)
-    votes = vote_settings(settings)
-    given = {k: v for k, v in settings.items() if v is not None}
-    merged = {**config_settings(config), **given}  # the config file is read once
+    settings = {**given(locals()), **given_options(locals(), GATE_SETTINGS)}
+    if isinstance(baseline, Path):
+        settings["baseline"] = str(baseline)
+    votes = vote_settings(layout, missing, duplicates)
+    merged = {**config_settings(config), **settings}  # the config file is read once
+    if is_frame(merged.get("baseline")):
+        merged = {**merged, "baseline": None}
     paths, options = resolve_run_inputs(inputs, config=False, settings=merged)
-    thresholds, _ = _split_gate_settings(merged)
-    prepared = prepare(paths, options, votes=votes)
-    result, samples = _result_and_samples(prepared, output_dir, samples_per_reason)
+    thresholds = _split_gate_settings({**merged, **settings})
+    on = Engine(engine, scheduler, workers)
+    prepared = prepare(paths, options, votes=votes, passes=on.local)
+    if on.local:
+        result, samples = _result_and_samples(prepared, output_dir, samples_per_reason)
+    else:
+        from labelprep.engine import dask_run
+
+        result, samples = dask_run.result_and_samples(
+            prepared, output_dir, on, samples_per_reason=samples_per_reason
+        )
+    settings = {k: v for k, v in settings.items() if k not in GATE_SETTINGS}
     settings["align"] = align or "exact"
     gates = _gates(thresholds, prepared, result.class_stats, result.summary, settings)
     return ValidationReport(
-        inputs=tuple(str(p) for p in paths),
+        inputs=tuple(frame_label(i) if is_frame(p) else str(p) for i, p in enumerate(paths)),
         rows_in=result.rows_in,
         rows_accepted=result.rows_accepted,
         rows_rejected=result.rows_rejected,
@@ -125,7 +219,7 @@ def _result_and_samples(
     if output_dir is None:
         counts, samples = inspect(prepared, samples_per_reason=samples_per_reason)
         return result_of(prepared, counts, None), samples
-    inputs = [source.path for source in prepared.sources]
+    inputs = [source.path for source in prepared.sources if source.format != "frame"]
     with atomic_directory(output_dir, inputs=inputs) as staging:
         result = execute(prepared, staging)
         samples = (
@@ -165,14 +259,14 @@ def _gates(
         )
     counts = _overall_counts(stats, prepared.options)
     if t.min_class_count is not None:
-        gates.append(_min_class_gate(counts, t.min_class_count, prepared.options))
+        gates.append(min_class_gate(counts, t.min_class_count, prepared.options.count_by))
     if t.max_imbalance_ratio is not None:
         ratio = summary["dataset"].get("imbalance_ratio")
         gates.append(
             evaluate_threshold("max_imbalance_ratio", float(ratio or 1.0), t.max_imbalance_ratio)
         )
     if t.require_classes:
-        gates.append(_require_classes_gate(counts))
+        gates.append(require_classes_gate(counts))
     if t.baseline is not None:
         gates.extend(_baseline_gates(t, counts, settings))
     elif t.max_linf is not None or t.max_jsd is not None:
@@ -186,30 +280,6 @@ def _overall_counts(stats: pl.DataFrame, options: Options) -> ClassCounts:
     return ClassCounts("inputs", tuple(overall["class"]), tuple(float(v) for v in overall[column]))
 
 
-def _min_class_gate(counts: ClassCounts, threshold: float, options: Options) -> GateResult:
-    smallest = min(range(len(counts.counts)), key=lambda i: (counts.counts[i], i))
-    return evaluate_threshold(
-        "min_class_count",
-        counts.counts[smallest],
-        threshold,
-        higher_is_worse=False,
-        describe=f"smallest class count ({options.count_by})",
-        detail=f"class {counts.classes[smallest]!r}",
-    )
-
-
-def _require_classes_gate(counts: ClassCounts) -> GateResult:
-    missing = [c for c, n in zip(counts.classes, counts.counts, strict=True) if n <= 0]
-    detail = "missing: " + ", ".join(missing) if missing else "all classes present"
-    return evaluate_threshold(
-        "require_classes",
-        float(len(missing)),
-        0.0,
-        describe="classes with no examples",
-        detail=detail,
-    )
-
-
 def _baseline_gates(
     t: Thresholds, counts: ClassCounts, settings: dict[str, Any]
 ) -> list[GateResult]:
@@ -217,7 +287,7 @@ def _baseline_gates(
     settings = dict(settings)
     align = settings.pop("align", "exact")
     base = load_class_counts(t.baseline, settings=settings)
-    drift = _drift(base, counts, align=align)
+    drift = drift_between(base, counts, align=align)
     return [
         evaluate_threshold(
             "max_linf",
@@ -235,88 +305,10 @@ def _baseline_gates(
     ]
 
 
-def _drift(a: ClassCounts, b: ClassCounts, *, align: Align = "exact") -> Any:
-    """Drift between two sides, matched by class name. Sides with different classes are
-    an error naming them, unless ``align="union"`` (a class absent on a side counts 0)."""
-    if align not in ("exact", "union"):
-        raise ConfigError(f"align={align!r}: use exact or union.")
-    only_a = [c for c in a.classes if c not in b.classes]
-    only_b = [c for c in b.classes if c not in a.classes]
-    if (only_a or only_b) and align == "exact":
-        raise VocabularyError(
-            f"{a.label} and {b.label} have different classes: only in {a.label}: "
-            f"{', '.join(only_a) or '(none)'}; only in {b.label}: {', '.join(only_b) or '(none)'}. "
-            "Pass --classes to read both with one vocabulary, or --align union to compare "
-            "over the union of the classes (a class absent on one side counts 0 there)."
-        )
-    classes = list(dict.fromkeys([*a.classes, *b.classes]))
-    lookup_a = dict(zip(a.classes, a.counts, strict=True))
-    lookup_b = dict(zip(b.classes, b.counts, strict=True))
-    return prior_drift(
-        classes, [lookup_a.get(c, 0.0) for c in classes], [lookup_b.get(c, 0.0) for c in classes]
-    )
-
-
-def load_class_counts(
-    source: str | Path,
-    *,
-    split: str | None = None,
-    settings: dict[str, Any] | None = None,
-) -> ClassCounts:
-    """Per-class counts from a dataset, a run's output directory, its ``class_stats.parquet``
-    or its ``manifest.json`` (by ``count_by``; of one split when ``split`` is given)."""
-    settings = dict(settings or {})
-    count_by = settings.get("count_by") or "soft"
-    stats = load_stats(source, settings=settings)
-    return _counts_of_split(stats, str(source), split, COUNT_COLUMNS[count_by])
-
-
-def load_stats(
-    source: str | Path, *, settings: dict[str, Any], config: str | Path | bool = False
-) -> pl.DataFrame:
-    """The class statistics of a dataset, or those a run already wrote."""
-    stats_path = _stats_path(Path(source))
-    if stats_path is not None:
-        if not stats_path.is_file():
-            raise ConfigError(f"{source}: no {CLASS_STATS} found there.")
-        return pl.read_parquet(stats_path)
-    paths, options = resolve_run_inputs([source], config=config, settings=settings)
-    prepared = prepare(paths, options)
-    return class_statistics(prepared, count(prepared))
-
-
-def _stats_path(path: Path) -> Path | None:
-    if path.is_dir():
-        return path / CLASS_STATS
-    if path.name == MANIFEST:
-        return path.with_name(CLASS_STATS)
-    if path.name == CLASS_STATS or (path.suffix == ".parquet" and _is_class_stats(path)):
-        return path
-    return None
-
-
-def _is_class_stats(path: Path) -> bool:
-    names = pl.read_parquet_schema(path)
-    return {"class", "index", "soft_mass", "prior"} <= set(names)
-
-
-def _counts_of_split(
-    stats: pl.DataFrame, label: str, split: str | None, column: str
-) -> ClassCounts:
-    block = stats.filter(pl.col("split").is_null() if split is None else pl.col("split") == split)
-    if block.is_empty():
-        found = sorted(s for s in stats["split"].unique().to_list() if s is not None)
-        raise ConfigError(
-            f"{label}: no split {split!r}; the splits are: {', '.join(found) or '(none)'}."
-        )
-    block = block.sort("index")
-    name = label if split is None else f"{label} [{split}]"
-    return ClassCounts(name, tuple(block["class"]), tuple(float(v) for v in block[column]))
-
-
+@documented(("max_linf", "max_jsd"), COMPARE_OPTIONS)
 def compare(
-    a: str | Path,
-    b: str | Path | None = None,
+    a: Inputs,
+    b: Inputs | None = None,
     *,
     split_a: str | None = None,
     split_b: str | None = None,
@@ -324,9 +316,32 @@ def compare(
     max_jsd: float | None = None,
     align: Align = "exact",
     config: str | Path | bool = True,
-    **settings: Any,
+    classes: Sequence[str] | str | None = None,
+    id_column: str | None = None,
+    label_column: str | None = None,
+    probs_column: str | None = None,
+    excluded_column: str | None = None,
+    candidates_column: str | None = None,
+    split_column: str | None = None,
+    annotator_column: str | None = None,
+    prob_columns: Sequence[str] | str | None = None,
+    list_delimiter: str | None = None,
+    input_format: InputFormat | None = None,
+    tolerance: float | None = None,
+    renormalize: bool | None = None,
+    partial: PartialMode | None = None,
+    smoothing: float | None = None,
+    count_by: CountBy | None = None,
+    separator: str | None = None,
+    no_header: bool | None = None,
+    column_names: Sequence[str] | str | None = None,
+    quote_char: str | None = None,
+    id_from_row: bool | None = None,
 ) -> CompareReport:
     """Class-prior drift from ``a`` to ``b`` (datasets, output directories, class stats).
+
+    Each side is a dataset (paths, globs or in-memory frames), a run's output directory,
+    its ``class_stats.parquet`` or ``manifest.json``, or a class statistics frame.
 
     With ``b`` omitted, compares two splits of ``a`` (``split_a`` and ``split_b``; one
     of them may be left out to compare a split with the whole of ``a``): one side and
@@ -335,7 +350,7 @@ def compare(
     names the classes found on one side only; ``align="union"`` compares them over the
     union of their classes instead, a class absent on one side counting 0 there.
     A gate fails when its distance is strictly above its threshold. Datasets are read
-    with the options of :func:`labelprep.run` (``settings``, then the config file).
+    with the options of :func:`labelprep.run` (the keywords, then the config file).
 
     Examples
     --------
@@ -346,15 +361,19 @@ def compare(
     """
     if b is None and split_a == split_b:
         raise ConfigError(
-            f"compare needs two sides: give B, or two different splits of {a} "
+            f"compare needs two sides: give B, or two different splits of {side_label(a, 'A')} "
             "(--split-a and --split-b)."
         )
+    settings = given_options(locals(), COMPARE_OPTIONS)
     column = COUNT_COLUMNS[settings.get("count_by") or "soft"]
     stats_a = load_stats(a, settings=settings, config=config)
     stats_b = stats_a if b is None else load_stats(b, settings=settings, config=config)
-    side_a = _counts_of_split(stats_a, str(a), split_a, column)
-    side_b = _counts_of_split(stats_b, str(b if b is not None else a), split_b, column)
-    drift = _drift(side_a, side_b, align=align)
+    label_a = side_label(a, "<frame A>")
+    side_a = counts_of_split(stats_a, label_a, split_a, column)
+    side_b = counts_of_split(
+        stats_b, label_a if b is None else side_label(b, "<frame B>"), split_b, column
+    )
+    drift = drift_between(side_a, side_b, align=align)
     gates = (
         evaluate_threshold(
             "max_linf",

@@ -112,6 +112,11 @@ class Options:
     """Parquet codec of ``targets.parquet`` and ``rejects.parquet``: Snappy, the default of
     pyarrow, pandas, Spark and DuckDB (fast to write and to read back every epoch);
     ``zstd`` makes files about a quarter smaller for about 15% more run time."""
+    split_files: bool = False
+    """Also write the targets of each split to ``splits/NAME.parquet``, with a dataset card
+    (``README.md``) from which Hugging Face ``datasets.load_dataset(DIR)`` reads the splits.
+    Needs a split column, and a valid name on every accepted row (see
+    :mod:`labelprep.split_files`)."""
     separator: str | None = None
     """Field separator of CSV/TSV inputs: one character, ``\\t``, or ``whitespace`` (runs of
     spaces and tabs, as in ``item worker label`` files). Default: by format."""
@@ -141,6 +146,8 @@ class Options:
             raise ConfigError(f"option tolerance={self.tolerance} must be >= 0.")
         if not 0.0 <= self.beta < 1.0:
             raise ConfigError(f"option beta={self.beta} must be in [0, 1).")
+        if not self.tau >= 0.0:  # tau * log(prior): a negative tau would favour rare classes
+            raise ConfigError(f"option tau={self.tau} must be >= 0.")
         if self.classes is not None:
             _check_classes(self.classes)
         if not self.list_delimiter:

@@ -124,6 +124,12 @@ class VocabularyError(ConfigError):
     """The class vocabulary is missing, empty, or inconsistent with the data."""
 
 
+class MissingExtraError(ConfigError, ImportError):
+    """An optional feature whose packages are not installed; the message names the extra
+    (``pip install 'labelprep[torch]'``). Also an :class:`ImportError`, so the usual
+    ``try: import ... except ImportError`` guard catches it."""
+
+
 class GateFailedError(LabelprepError):
     """The data did not pass a gate of ``validate`` or ``compare``."""
 

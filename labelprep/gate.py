@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from labelprep.ci_formats import (
     format_error,
@@ -37,6 +38,9 @@ from labelprep.verdict import (
     _sample_line,
     evaluate_threshold,
 )
+
+if TYPE_CHECKING:
+    from labelprep.class_counts import ClassCounts
 
 __all__ = [
     "FORMATS",
@@ -132,3 +136,29 @@ FORMATS: dict[str, Callable[[ValidationReport], str]] = {
     "junit": format_junit,
 }
 """Renderers of ``labelprep validate --format``."""
+
+
+def min_class_gate(counts: ClassCounts, threshold: float, count_by: str) -> GateResult:
+    """The smallest class count (by ``count_by``) must reach ``threshold``."""
+    smallest = min(range(len(counts.counts)), key=lambda i: (counts.counts[i], i))
+    return evaluate_threshold(
+        "min_class_count",
+        counts.counts[smallest],
+        threshold,
+        higher_is_worse=False,
+        describe=f"smallest class count ({count_by})",
+        detail=f"class {counts.classes[smallest]!r}",
+    )
+
+
+def require_classes_gate(counts: ClassCounts) -> GateResult:
+    """Every class of the vocabulary must have at least one example."""
+    missing = [c for c, n in zip(counts.classes, counts.counts, strict=True) if n <= 0]
+    detail = "missing: " + ", ".join(missing) if missing else "all classes present"
+    return evaluate_threshold(
+        "require_classes",
+        float(len(missing)),
+        0.0,
+        describe="classes with no examples",
+        detail=detail,
+    )

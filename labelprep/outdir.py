@@ -2,11 +2,13 @@
 
 * ``DIR`` (``-o``) may not exist, be an empty directory, or be a previous labelprep
   output: a directory whose entries are all regular files named in
-  :data:`OUTPUT_FILES` and whose ``manifest.json`` carries ``"labelprep_output"``
-  (:data:`MARKER_KEY`). Anything else (a user's notes or folders, another tool's
-  ``manifest.json``, a symbolic link, a file) is refused with an
+  :data:`OUTPUT_FILES` (or directories of part files named in :data:`PART_DIRS`, or
+  the :data:`SPLITS_DIR` of per-split targets files) and whose ``manifest.json`` carries
+  ``"labelprep_output"`` (:data:`MARKER_KEY`). Anything else (a user's notes or folders,
+  another tool's ``manifest.json``, a symbolic link, a file) is refused with an
   :class:`~labelprep.errors.OutputError` and left untouched; so is an output
-  directory that holds one of the run's inputs.
+  directory that holds one of the run's inputs. :mod:`labelprep.output_names` says which
+  entries are labelprep's (a ``README.md`` only when the manifest lists it unchanged).
 * The outputs are written into a staging directory next to ``DIR``, named
   ``.DIR.labelprep-PID-TOKEN`` and holding :data:`STAGING_MARK` (the pid). When
   complete it is swapped with ``DIR`` in one ``renameat2(RENAME_EXCHANGE)`` where the
@@ -25,7 +27,6 @@ import contextlib
 import ctypes
 import errno
 import fcntl
-import json
 import os
 import re
 import secrets
@@ -36,24 +37,59 @@ from pathlib import Path
 
 from labelprep.errors import InputError, OutputError, display_path, os_error_message
 from labelprep.interrupts import deferred_signals
-
-MANIFEST = "manifest.json"
-TARGETS = "targets.parquet"
-REJECTS = "rejects.parquet"
-CLASS_STATS = "class_stats.parquet"
-ANNOTATORS = "annotators.parquet"
-REPORT_MD = "report.md"
-REPORT_HTML = "report.html"
-OUTPUT_FILES = frozenset(
-    {MANIFEST, TARGETS, REJECTS, CLASS_STATS, ANNOTATORS, REPORT_MD, REPORT_HTML}
+from labelprep.output_names import (
+    ANNOTATORS,
+    CLASS_STATS,
+    DATASET_CARD,
+    MANIFEST,
+    MARKER_KEY,
+    OUTPUT_FILES,
+    OUTPUT_FORMAT,
+    PART_DIRS,
+    REJECTS,
+    REPORT_HTML,
+    REPORT_MD,
+    SPLIT_NAME,
+    SPLITS_DIR,
+    TARGETS,
+    foreign_entries,
+    is_marked_manifest,
+    is_part_dir,
+    is_split_file,
+    is_splits_dir,
 )
-"""Every name labelprep writes into an output directory, and the only ones it replaces."""
-MARKER_KEY = "labelprep_output"
-OUTPUT_FORMAT = 1
-"""Value of :data:`MARKER_KEY` in the manifests this version writes."""
+
+__all__ = [
+    "ANNOTATORS",
+    "CLASS_STATS",
+    "DATASET_CARD",
+    "MANIFEST",
+    "MARKER_KEY",
+    "OUTPUT_FILES",
+    "OUTPUT_FORMAT",
+    "PART_DIRS",
+    "REJECTS",
+    "REPORT_HTML",
+    "REPORT_MD",
+    "SPLITS_DIR",
+    "SPLIT_NAME",
+    "STAGING_MARK",
+    "TARGETS",
+    "atomic_directory",
+    "check_inputs_outside",
+    "check_replaceable",
+    "foreign_entries",
+    "is_marked_manifest",
+    "is_part_dir",
+    "is_split_file",
+    "is_splits_dir",
+    "output_path",
+    "remove_stale_staging",
+]
+
+
 STAGING_MARK = ".labelprep-staging"
 _STAGING = re.compile(r"\.labelprep-(?P<pid>[0-9]+)-[0-9a-f]{8}")
-_SHOWN = 5
 
 
 @contextmanager
@@ -125,34 +161,6 @@ def check_replaceable(final: Path) -> None:
         raise OutputError(os_error_message(exc, writing=False)) from exc
     if problems:
         raise _refuse(final, "holds files labelprep did not write: " + problems)
-
-
-def foreign_entries(folder: Path) -> str:
-    """What makes ``folder`` not labelprep's output (empty when it is, or is empty)."""
-    names = sorted(os.listdir(folder))
-    if not names:
-        return ""
-    foreign = [name for name in names if not _is_output_file(folder / name)]
-    if foreign:
-        shown = ", ".join(display_path(n) for n in foreign[:_SHOWN])
-        more = f" and {len(foreign) - _SHOWN} more" if len(foreign) > _SHOWN else ""
-        return shown + more
-    if not is_marked_manifest(folder / MANIFEST):
-        return f"{MANIFEST} (not written by labelprep: no {MARKER_KEY!r} key)"
-    return ""
-
-
-def _is_output_file(path: Path) -> bool:
-    return path.name in OUTPUT_FILES and path.is_file() and not path.is_symlink()
-
-
-def is_marked_manifest(path: Path) -> bool:
-    """True when ``path`` is a manifest labelprep wrote (it carries :data:`MARKER_KEY`)."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(data, dict) and isinstance(data.get(MARKER_KEY), int)
 
 
 def _refuse(final: Path, why: str) -> OutputError:
@@ -318,7 +326,12 @@ def _is_stale_staging(path: Path, pid: str) -> bool:
         return False
     with os.scandir(path) as entries:
         found = [(entry.name, entry.is_file(follow_symlinks=False)) for entry in entries]
-    if not all(is_file and name in {*OUTPUT_FILES, STAGING_MARK} for name, is_file in found):
+    if not all(
+        (is_file and name in {*OUTPUT_FILES, STAGING_MARK})
+        or (name in PART_DIRS and is_part_dir(path / name))
+        or (name == SPLITS_DIR and is_splits_dir(path / name))
+        for name, is_file in found
+    ):
         return False
     if any(name == STAGING_MARK for name, _ in found):
         mark = (path / STAGING_MARK).read_text(encoding="ascii", errors="replace")

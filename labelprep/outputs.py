@@ -7,11 +7,13 @@ only labelprep's own) is :mod:`labelprep.outdir`.
 from __future__ import annotations
 
 import base64
+import contextlib
 import errno
 import hashlib
 import json
 import os
 import re
+import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -104,9 +106,16 @@ _OS_ERROR = re.compile(r"os error (\d+)")
 
 
 def sink_parquet(
-    frame: pl.LazyFrame, path: Path, *, metadata: dict[str, str], compression: str = "snappy"
+    frame: pl.LazyFrame,
+    path: Path,
+    *,
+    metadata: dict[str, str],
+    compression: str = "snappy",
+    schema: pl.Schema | None = None,
 ) -> None:
-    """Stream a frame to Parquet with the fixed row-group layout of :func:`row_group_rows`.
+    """Stream a frame to Parquet with the fixed row-group layout of :func:`row_group_rows`
+    (from ``schema``, the frame's, when the caller knows it: resolving the schema of a
+    plan of thousands of expressions takes seconds).
 
     A data problem met on the way is an :class:`~labelprep.errors.InputError` (reading);
     a failure to write ``path`` (disk full, read-only, permission) an
@@ -115,7 +124,7 @@ def sink_parquet(
     from labelprep.inputs.ingest import collect_all
 
     codec: Any = compression
-    rows = row_group_rows(frame.collect_schema())
+    rows = row_group_rows(frame.collect_schema() if schema is None else schema)
     query = frame.sink_parquet(
         path, metadata=metadata, compression=codec, row_group_size=rows, lazy=True
     )
@@ -140,32 +149,48 @@ def _write_failure(path: Path, exc: BaseException | None) -> str:
     return f"cannot write {display_path(path)}: {reason}."
 
 
-def sha256_file(path: str | Path) -> str:
-    """Hex sha256 of a file, read in chunks."""
+def sha256_file(path: str | Path, stop: threading.Event | None = None) -> str:
+    """Hex sha256 of a file, read in chunks (given up, returning "", once ``stop`` is set)."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         while chunk := handle.read(_CHUNK):
+            if stop is not None and stop.is_set():
+                return ""
             digest.update(chunk)
     return digest.hexdigest()
 
 
+def _background_priority() -> None:
+    """Lower the calling thread's scheduling priority (Linux: per thread), so that hashing
+    takes the CPU time the run leaves idle; elsewhere, or if refused, nothing changes."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+
+
 class Hasher:
-    """sha256 of files, computed on background threads while the run goes on
-    (``hashlib`` releases the GIL on large reads). Use as a context manager."""
+    """sha256 of files, computed on background threads at low priority while the run goes
+    on (``hashlib`` releases the GIL on large reads). Use as a context manager."""
 
     def __init__(self) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="labelprep-sha256")
+        self._pool = ThreadPoolExecutor(
+            max_workers=2,
+            thread_name_prefix="labelprep-sha256",
+            initializer=_background_priority,
+        )
         self._jobs: dict[str, Future[str]] = {}
+        self._stop = threading.Event()
 
     def __enter__(self) -> Hasher:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        """Leave at once: hashes still running (a failed or interrupted run) stop."""
+        self._stop.set()
         self._pool.shutdown(wait=True, cancel_futures=True)
 
     def submit(self, path: str | Path) -> None:
         """Start hashing ``path`` (it must not change afterwards)."""
-        self._jobs.setdefault(str(path), self._pool.submit(sha256_file, path))
+        self._jobs.setdefault(str(path), self._pool.submit(sha256_file, path, self._stop))
 
     def sha256(self, path: str | Path) -> str:
         """The hex digest of ``path``: the background result, or computed now."""
@@ -248,10 +273,19 @@ def read_manifest(out_dir: str | Path) -> dict[str, Any]:
 def output_entries(folder: Path, hasher: Hasher | None = None) -> list[dict[str, Any]]:
     """Every file of an output folder (but the manifest) with its size and sha256."""
     digest = hasher.sha256 if hasher is not None else sha256_file
+    paths = []
+    for path in sorted(folder.iterdir()):
+        if path.is_dir():  # targets/ and rejects/ of part files (the Dask engine)
+            paths.extend(sorted(path.iterdir()))
+        elif path.name not in (MANIFEST, STAGING_MARK):
+            paths.append(path)
     return [
-        {"path": path.name, "bytes": path.stat().st_size, "sha256": digest(path)}
-        for path in sorted(folder.iterdir())
-        if path.name not in (MANIFEST, STAGING_MARK)
+        {
+            "path": path.relative_to(folder).as_posix(),
+            "bytes": path.stat().st_size,
+            "sha256": digest(path),
+        }
+        for path in paths
     ]
 
 

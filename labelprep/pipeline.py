@@ -28,7 +28,8 @@ from pathlib import Path
 
 import polars as pl
 
-from labelprep.batches import RowTap, as_written, output_schema, tap_inputs
+from labelprep import progress
+from labelprep.batches import RowTap, output_schema, tap_inputs, wide_pass, written_schema
 from labelprep.config import Options
 from labelprep.duplicates import DuplicateIds, find_duplicate_ids
 from labelprep.errors import InputError
@@ -57,12 +58,13 @@ from labelprep.outputs import (
 )
 from labelprep.prior import PriorEstimate, estimate_prior, prior_sums
 from labelprep.rejects import REJECT_COLUMNS, reject_rows
-from labelprep.schema import class_stats_schema, targets_schema
-from labelprep.stats import RowCounts, class_counts
-from labelprep.summary import RunResult, fallback_notices, summarize, write_manifest
+from labelprep.results import class_statistics, result_of, scheme_weights
+from labelprep.schema import preload, targets_schema
+from labelprep.split_files import check_split_column, write_split_files
+from labelprep.stats import RowCounts
+from labelprep.summary import RunResult, write_manifest
 from labelprep.targets import accepted, build_targets, rejected
 from labelprep.votes import VOTE_COLUMNS, AggregatedVotes, VoteSettings, aggregate_files
-from labelprep.weights import add_weights
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,9 @@ class Prepared:
     ids_checked: bool = True
     """The plan's repeated ids come from a pass over the ids; when False, none are
     assumed and the main pass checks that assumption (:func:`stream`)."""
+    parts: tuple[pl.LazyFrame, ...] = ()
+    """The canonical frame of each plain file, then the aggregated votes: ``frame`` is
+    their concatenation (an engine that splits the work takes them one by one)."""
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -98,21 +103,29 @@ class Counts:
     sums: pl.DataFrame
     rows: RowCounts
     rejects: pl.DataFrame  # __file, reason, rows
+    fallbacks: dict[str, int] | None = None
+    """Rows per fallback when already counted (else :func:`labelprep.summary.summarize`
+    counts them)."""
 
 
 def prepare(
-    inputs: Sequence[str | Path],
+    inputs: Sequence[object],
     options: Options,
     *,
     votes: VoteSettings | None = None,
     only_votes: bool = False,
+    passes: bool = True,
 ) -> Prepared:
     """Scan the inputs, fix the vocabulary and the target plan.
 
     Files with an annotator column (or every file, with ``votes.layout="wide"``) are
     vote files: their votes are aggregated (``votes.method``, vote shares by default).
-    With ``only_votes`` every input must be one.
+    With ``only_votes`` every input must be one. With ``passes=False`` no pass over the
+    rows runs here: the repeated ids and the prior of ``partial="prior"`` are left to
+    the caller (:mod:`labelprep.engine` computes them on its cluster).
     """
+    progress.stage("reading")
+    preload()  # the contracts are checked at the end of every command that reads inputs
     votes = votes or VoteSettings()
     opened, read_notices = _open_all(inputs, options)
     meaning = interpret(opened, options, votes, only_votes=only_votes)
@@ -120,7 +133,7 @@ def prepare(
     frame, aggregated = _one_frame(meaning, votes)
     # Ids are checked up front only where accepted rows are needed before the main pass
     # (the prior of partial=prior) or where votes decide which rows own their id.
-    check_ids = "votes" in meaning.kinds or options.partial == "prior"
+    check_ids = passes and ("votes" in meaning.kinds or options.partial == "prior")
     prepared = Prepared(
         sources=tuple(source for source, _ in opened),
         vocabulary=vocabulary,
@@ -134,8 +147,9 @@ def prepare(
         ),
         vote_files=meaning.vote_files,
         ids_checked=check_ids,
+        parts=(*meaning.frames, *(() if aggregated is None else (aggregated.canonical,))),
     )
-    if options.partial == "prior":
+    if passes and options.partial == "prior":
         prior = labelled_prior(prepared)
         plan = replace(prepared.plan, prior=prior.weights)
         prepared = replace(prepared, plan=plan, prior=prior)
@@ -160,7 +174,7 @@ def _ids(frame: pl.LazyFrame, *, check: bool) -> DuplicateIds:
 
 
 def _open_all(
-    inputs: Sequence[str | Path], options: Options
+    inputs: Sequence[object], options: Options
 ) -> tuple[list[tuple[InputFile, pl.LazyFrame]], tuple[str, ...]]:
     """Open every input (paths and globs, each file once) and check the columns named by
     the options. Returns the notices of reading (a file named twice, the id type)."""
@@ -198,20 +212,24 @@ def stream(
     given) and count them. Returns the tap, which holds the counts and the rejects,
     with the plan it ran under: when the pass cannot prove the ids unique, a pass over
     the ids looks for repeats, and if there are any the main pass runs again."""
-    tap = _main_pass(prepared, targets_path, sample_weights)
+    with wide_pass(len(prepared.classes)):
+        tap = _main_pass(prepared, targets_path, sample_weights)
     if prepared.ids_checked or tap.ids.unique():
         return prepared, tap
+    progress.stage("id check")
     duplicates = find_duplicate_ids(prepared.frame)
     plan = replace(prepared.plan, duplicates=duplicates)
     prepared = replace(prepared, plan=plan, ids_checked=True)
     if duplicates.empty:
         return prepared, tap
-    return prepared, _main_pass(prepared, targets_path, sample_weights)
+    with wide_pass(len(prepared.classes)):
+        return prepared, _main_pass(prepared, targets_path, sample_weights)
 
 
 def _main_pass(
     prepared: Prepared, targets_path: Path | None, sample_weights: Sequence[float] | None
 ) -> RowTap:
+    progress.stage("main pass")
     opts = prepared.options
     schema = prepared.frame.collect_schema()
     keep = (*opts.keep, *(VOTE_COLUMNS if prepared.votes is not None else ()))
@@ -240,11 +258,14 @@ def _main_pass(
         if targets_path is None:
             collect_all([rows.select(pl.len())])
         else:
-            written = targets_schema(prepared.classes).validate(as_written(rows))  # no data pass
             metadata = parquet_metadata(
-                prepared.classes, written.collect_schema(), list_columns=("soft_target", "mask")
+                prepared.classes, written_schema(columns), list_columns=("soft_target", "mask")
             )
-            sink(rows, targets_path, metadata=metadata, compression=opts.compression)
+            sink(
+                rows, targets_path, metadata=metadata, compression=opts.compression, schema=columns
+            )
+            # The contract's columns and types, on the file as written (its footer only).
+            targets_schema(prepared.classes).validate(pl.scan_parquet(targets_path))
     except InputError:
         if tap.error is not None:
             raise tap.error from None
@@ -265,15 +286,24 @@ def rejected_rows(prepared: Prepared, tap: RowTap) -> pl.LazyFrame:
     return rejected(build_targets(kept.lazy(), prepared.plan), prepared.plan)
 
 
+REJECTS_TYPES: dict[str, pl.DataType] = {
+    name: pl.Int64() if name == "row" else pl.String() for name in REJECT_COLUMNS
+}
+"""The columns of ``rejects.parquet``, known without resolving the plan of the rejects."""
+
+
 def write_rows(
     prepared: Prepared, folder: Path, *, sample_weights: Sequence[float] | None = None
 ) -> Counts:
     """Write ``targets.parquet`` (the main pass) and ``rejects.parquet`` (a second pass
     over the rejected rows only), and return the counts."""
     prepared, tap = stream(prepared, folder / TARGETS, sample_weights=sample_weights)
+    progress.stage("rejects")
     rejects = reject_rows(rejected_rows(prepared, tap), prepared.plan)
     metadata = _plain_metadata(prepared.classes)
-    sink(rejects, folder / REJECTS, metadata=metadata, compression=prepared.options.compression)
+    codec = prepared.options.compression
+    with wide_pass(len(prepared.classes)):  # past REJECT_LIMIT, the input is read again
+        sink(rejects, folder / REJECTS, metadata=metadata, compression=codec, schema=REJECTS_TYPES)
     files = {source.path: source.index for source in prepared.sources}
     reject_counts = (
         pl.scan_parquet(folder / REJECTS)
@@ -295,65 +325,31 @@ def count(prepared: Prepared) -> Counts:
 
 
 def sink(
-    frame: pl.LazyFrame, path: Path, *, metadata: dict[str, str], compression: str = "snappy"
+    frame: pl.LazyFrame,
+    path: Path,
+    *,
+    metadata: dict[str, str],
+    compression: str = "snappy",
+    schema: dict[str, pl.DataType] | None = None,
 ) -> None:
     """Stream a frame to Parquet (fixed row groups: the same bytes on any thread count);
     a data problem met on the way is an :class:`InputError`, a failure to write the file
-    an :class:`~labelprep.errors.OutputError`."""
-    sink_parquet(frame, path, metadata=metadata, compression=compression)
-
-
-def class_statistics(prepared: Prepared, counts: Counts) -> pl.DataFrame:
-    """``class_stats.parquet``: counts and every weight scheme, all rows and per split."""
-    opts = prepared.options
-    table = class_counts(counts.sums, prepared.classes)
-    stats = add_weights(table, count_by=opts.count_by, beta=opts.beta, tau=opts.tau)
-    return class_stats_schema(prepared.classes).validate(stats, lazy=True)
-
-
-def scheme_weights(stats: pl.DataFrame, scheme: str) -> list[float]:
-    """The all-rows weights of one scheme, in class order."""
-    overall = stats.filter(pl.col("split").is_null()).sort("index")
-    return [float(w) for w in overall[scheme]]
-
-
-def result_of(prepared: Prepared, counts: Counts, out: Path | None) -> RunResult:
-    """Assemble the statistics and summary of a finished pass."""
-    stats = class_statistics(prepared, counts)
-    summary = summarize(prepared, counts, stats)
-    summary["options"] = prepared.options.to_dict()
-    if prepared.votes is not None:
-        summary["votes"] = prepared.votes.summary()
-    if prepared.prior is not None:
-        summary["prior_source"] = prepared.prior.source
-        summary["partial_prior"] = prepared.prior.summary()
-    notices = (
-        prepared.vocabulary.notices
-        + (prepared.votes.notices if prepared.votes is not None else ())
-        + ((prepared.prior.notice,) if prepared.prior is not None else ())
-        + fallback_notices(summary["fallbacks"])
-    )
-    summary["notices"] = list(notices)  # the report shows them
-    summary["config"] = prepared.options.config_file
-    return RunResult(
-        output_dir=out,
-        classes=prepared.classes,
-        rows_in=summary["rows_in"],
-        rows_accepted=summary["rows_accepted"],
-        rows_rejected=summary["rows_rejected"],
-        rejects_by_reason=summary["rejects_by_reason"],
-        class_stats=stats,
-        summary=summary,
-        notices=notices,
-    )
+    an :class:`~labelprep.errors.OutputError`. ``schema``: the frame's, when known."""
+    known = None if schema is None else pl.Schema(schema)
+    sink_parquet(frame, path, metadata=metadata, compression=compression, schema=known)
 
 
 def execute(prepared: Prepared, folder: Path) -> RunResult:
     """Write every output of a run into ``folder`` (an empty staging directory).
 
     The inputs and ``targets.parquet`` are hashed for the manifest on background
-    threads once the main pass is done (during it, both cores are busy)."""
+    threads at low priority: the inputs from the start (the pass leaves a core idle part
+    of the time), the outputs once written."""
     with Hasher() as hasher:
+        for source in prepared.sources:
+            if source.format != "frame":  # an in-memory frame has no file to hash
+                hasher.submit(source.path)
+        check_split_column(prepared)  # split_files without a split column: before any pass
         weights, scheme = None, prepared.options.sample_weight
         if scheme is not None:  # the weights come before the targets
             # A counting pass; the plan it returns knows the ids, so the id pass runs once.
@@ -362,8 +358,9 @@ def execute(prepared: Prepared, folder: Path) -> RunResult:
             weights = scheme_weights(class_statistics(prepared, counted), scheme)
         counts = write_rows(prepared, folder, sample_weights=weights)
         hasher.submit(folder / TARGETS)
-        for source in prepared.sources:
-            hasher.submit(source.path)
+        if prepared.options.split_files:  # splits/NAME.parquet and the dataset card
+            for path in write_split_files(prepared, folder):
+                hasher.submit(path)
         result = result_of(prepared, counts, folder)
         metadata = _plain_metadata(prepared.classes)
         write_parquet(result.class_stats, folder / CLASS_STATS, metadata=metadata)
@@ -378,6 +375,7 @@ def inspect(prepared: Prepared, *, samples_per_reason: int) -> tuple[Counts, pl.
     """Count (class sums, rejects by file and reason) and keep the first rejected rows of
     each reason: the main pass writing nothing, then a pass over the rejected rows."""
     prepared, tap = stream(prepared)
+    progress.stage("rejects")
     by_file = (
         reject_rows(rejected_rows(prepared, tap), prepared.plan, keep=(FILE,))
         .group_by(FILE, "reason", maintain_order=True)

@@ -112,6 +112,13 @@ def prior_sums(rows: pl.LazyFrame, k: int) -> pl.LazyFrame:
     and excluded sets leave one class adds a one-hot of it. The fold is the parity of the
     row number in its file, so it does not depend on how the rows were batched.
     """
+    return prior_units(rows, k).with_columns(units_to_sum(pl.col(f"s{i}")) for i in range(k))
+
+
+def prior_units(rows: pl.LazyFrame, k: int) -> pl.LazyFrame:
+    """:func:`prior_sums` with the sums in 2**-64 units (Int128): integer addition does not
+    depend on the order, so the prior is the same on any number of threads (or of tasks
+    whose units are added up before :func:`units_to_sum`)."""
     allowed = [(~pl.col("__has_c") | candidate(i)) & ~excluded(i) for i in range(k)]
     labelled = pl.col("__has_p") | pl.col("__has_y")
     single = pl.sum_horizontal([a.cast(pl.Int32) for a in allowed]) == 1
@@ -119,7 +126,7 @@ def prior_sums(rows: pl.LazyFrame, k: int) -> pl.LazyFrame:
         pl.when(labelled).then(target(i)).otherwise(a.cast(pl.Float64))
         for i, a in enumerate(allowed)
     ]
-    values = [_fixed_point_sum(value).alias(f"s{i}") for i, value in enumerate(evidence)]
+    values = [(v * 2.0**64).cast(pl.Int128).sum().alias(f"s{i}") for i, v in enumerate(evidence)]
     return (
         rows.filter(labelled | single)
         .group_by(labelled.alias("labelled"), (pl.col(ROW) % 2).cast(pl.Int8).alias("fold"))
@@ -127,10 +134,9 @@ def prior_sums(rows: pl.LazyFrame, k: int) -> pl.LazyFrame:
     )
 
 
-def _fixed_point_sum(values: pl.Expr) -> pl.Expr:
-    """Sum of values in [0, 1] in 2**-64 units (Int128): integer addition does not depend
-    on the order, so the prior is the same on any number of threads."""
-    return (values * 2.0**64).cast(pl.Int128).sum().cast(pl.Float64) / 2.0**64
+def units_to_sum(units: pl.Expr) -> pl.Expr:
+    """A sum of :func:`prior_units` as a float."""
+    return units.cast(pl.Float64) / 2.0**64
 
 
 def estimate_prior(sums: pl.DataFrame, k: int) -> PriorEstimate:

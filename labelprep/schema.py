@@ -12,19 +12,29 @@ Outputs
     or array columns, so the per-element checks of ``soft_target`` and ``mask``
     are custom frame checks using Polars' ``arr`` namespace.
 
-``schemas/*.json`` are generated from these by :func:`schema_json`; a test fails
-when they drift.
+Public (stable) API
+    ``targets_schema(classes)``, ``rejects_schema()``, ``class_stats_schema(classes)``:
+    ``pandera.polars.DataFrameSchema`` objects to validate a run's outputs (or your own
+    frames) with ``.validate(frame, lazy=True)``; ``classes`` are the class names in
+    order (``manifest.json`` lists them). ``load_schema(path, classes)`` rebuilds the
+    same schema from a contract file, and ``schema_json(name)`` writes one.
+    :func:`input_schema` takes an internal target plan and is not public.
+
+``schemas/*.json`` are generated from these by :func:`schema_json`
+(:mod:`labelprep.schema_files` describes the form); a test fails when they drift, and
+one loads each back and compares it with these.
 """
 
 from __future__ import annotations
 
-import json
+import sys
+import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from labelprep.config import Options
 from labelprep.evidence import (
     EVIDENCE_KINDS,
     REASON_DESCRIPTIONS,
@@ -33,6 +43,14 @@ from labelprep.evidence import (
     TargetPlan,
 )
 from labelprep.row_checks import reason_checks
+
+__all__ = [
+    "class_stats_schema",
+    "load_schema",
+    "rejects_schema",
+    "schema_json",
+    "targets_schema",
+]
 
 if TYPE_CHECKING:
     import pandera.polars as pa
@@ -50,9 +68,25 @@ else:
 
     pa = _Pandera()
 
+_PRELOAD: list[threading.Thread] = []
+
+
+def preload() -> None:
+    """Start importing Pandera on a background thread (once): a run validates its outputs
+    against the contracts at the end, and its passes, which run in Polars' own threads,
+    leave the interpreter free for the import meanwhile."""
+    if not _PRELOAD and "pandera.polars" not in sys.modules:
+        thread = threading.Thread(target=_import_pandera, name="labelprep-pandera", daemon=True)
+        _PRELOAD.append(thread)
+        thread.start()
+
+
+def _import_pandera() -> None:
+    import pandera.polars  # noqa: F401
+
+
 SUM_TOLERANCE = 1e-5  # float32 targets: rows sum to 1 within this
 CONTRACTS = ("input", "targets", "rejects", "class_stats")
-_K = 3  # class count used to render the contracts; K is symbolic in the JSON
 
 
 def _row_check(name: str, condition: pl.Expr, error: str) -> pa.Check:
@@ -83,25 +117,44 @@ def _array_check(name: str, build: Callable[[], pl.Expr], error: str) -> pa.Chec
     return pa.Check(check, name=name, error=f"{name}: {error}")
 
 
+def _f64(name: str, k: int) -> pl.Expr:
+    return pl.col(name).cast(pl.Array(pl.Float64, k))
+
+
+TARGET_CHECKS: dict[str, tuple[Callable[[int], pl.Expr], str]] = {
+    "soft_target_non_negative": (
+        lambda k: _f64("soft_target", k).arr.min() >= 0,
+        "every soft_target value is >= 0",
+    ),
+    "soft_target_sums_to_one": (
+        lambda k: (_f64("soft_target", k).arr.sum() - 1).abs() <= SUM_TOLERANCE,
+        f"soft_target rows sum to 1 (within {SUM_TOLERANCE})",
+    ),
+    "mask_allows_a_class": (lambda k: pl.col("mask").arr.any(), "every mask allows a class"),
+    "mass_only_where_mask": (
+        lambda k: (_f64("soft_target", k) * (1 - _f64("mask", k))).arr.max() == 0,
+        "soft_target is 0 where mask is 0",
+    ),
+}
+"""The frame checks of ``targets.parquet`` by name: the row condition for K classes
+(Pandera's built-in checks do not look inside array columns), and its description."""
+
+
+def target_check(name: str, k: int) -> pa.Check:
+    """One of :data:`TARGET_CHECKS` for K classes."""
+    build, error = TARGET_CHECKS[name]
+    return _array_check(name, lambda: build(k), error)
+
+
 def _target_checks(k: int) -> list[pa.Check]:
-    as_f64 = pl.Array(pl.Float64, k)
-    st, m = pl.col("soft_target").cast(as_f64), pl.col("mask").cast(as_f64)
-    return [
-        _array_check(
-            "soft_target_non_negative", lambda: st.arr.min() >= 0, "every soft_target value is >= 0"
-        ),
-        _array_check(
-            "soft_target_sums_to_one",
-            lambda: (st.arr.sum() - 1).abs() <= SUM_TOLERANCE,
-            f"soft_target rows sum to 1 (within {SUM_TOLERANCE})",
-        ),
-        _array_check("mask_allows_a_class", pl.col("mask").arr.any, "every mask allows a class"),
-        _array_check(
-            "mass_only_where_mask",
-            lambda: (st * (1 - m)).arr.max() == 0,
-            "soft_target is 0 where mask is 0",
-        ),
-    ]
+    return [target_check(name, k) for name in TARGET_CHECKS]
+
+
+def finite_check() -> pa.Check:
+    """Column check: every value is finite (no inf, no NaN)."""
+    return pa.Check(
+        lambda d: d.lazyframe.select(pl.col(d.key).is_finite()), name="finite", error="finite"
+    )
 
 
 def targets_schema(classes: Sequence[str]) -> pa.DataFrameSchema:
@@ -154,9 +207,7 @@ WEIGHT_COLUMNS = ("balanced", "inverse_sqrt", "effective_number", "median_freque
 def class_stats_schema(classes: Sequence[str]) -> pa.DataFrameSchema:
     """``class_stats.parquet``."""
     count = [pa.Check.ge(0)]
-    finite = pa.Check(
-        lambda d: d.lazyframe.select(pl.col(d.key).is_finite()), name="finite", error="finite"
-    )
+    finite = finite_check()
     columns: dict[str, pa.Column] = {
         "split": pa.Column(pl.String, nullable=True),
         "class": pa.Column(pl.String, pa.Check.isin(list(classes))),
@@ -190,65 +241,9 @@ INPUT_COLUMNS: dict[str, str] = {
 }
 
 
-def _example_classes() -> tuple[str, ...]:
-    return tuple(f"<class {i}>" for i in range(_K))
-
-
-def _describe_check(check: pa.Check) -> dict[str, Any]:
-    text = str(check.error or check.name).removeprefix(f"{check.name}: ")
-    for i, name in enumerate(_example_classes()):
-        text = text.replace(repr(name), f"'<class {i}>'")
-    return {"name": check.name, "description": text}
-
-
-def _describe_dtype(dtype: Any) -> str:
-    return str(dtype).replace(f"shape=({_K},)", "shape=(K,)")
-
-
-def _describe(schema: pa.DataFrameSchema) -> dict[str, Any]:
-    columns = {
-        name: {
-            "dtype": _describe_dtype(column.dtype),
-            "nullable": column.nullable,
-            "required": column.required,
-            "checks": [_describe_check(c) for c in column.checks],
-        }
-        for name, column in schema.columns.items()
-    }
-    return {
-        "name": schema.name,
-        "strict": schema.strict,
-        "columns": columns,
-        "checks": [_describe_check(c) for c in schema.checks],
-    }
-
-
-def _input_contract() -> dict[str, Any]:
-    classes = _example_classes()
-    plan = TargetPlan(classes, {c: i for i, c in enumerate(classes)}, Options(), (False,) * _K)
-    checks = [_describe_check(c) for c in input_schema(plan).checks]
-    return {
-        "name": "input",
-        "columns": INPUT_COLUMNS,
-        "checks": checks,
-        "note": "a row failing a check is written to rejects.parquet with the check's "
-        "name as its reason; the first failing check (in this order) wins",
-    }
-
-
-def contract(name: str) -> dict[str, Any]:
-    """One data contract as a plain dict (K classes shown symbolically)."""
-    if name == "input":
-        return _input_contract()
-    if name == "targets":
-        return _describe(targets_schema(_example_classes()))
-    if name == "class_stats":
-        return _describe(class_stats_schema(_example_classes()))
-    return _describe(rejects_schema())
-
-
 def schema_json(name: str | None = None) -> str:
-    """The data contracts (or one of them) as JSON, as kept in ``schemas/``.
+    """The data contracts (or one of them) as JSON, as kept in ``schemas/``
+    (:mod:`labelprep.schema_files` describes the form).
 
     Examples
     --------
@@ -256,5 +251,29 @@ def schema_json(name: str | None = None) -> str:
     >>> sorted(json.loads(labelprep.schema_json("rejects"))["columns"])[:3]
     ['column', 'id', 'message']
     """
-    data = contract(name) if name else {n: contract(n) for n in CONTRACTS}
-    return json.dumps(data, indent=2)
+    from labelprep.schema_files import contracts_json
+
+    return contracts_json(name)
+
+
+def load_schema(source: str | Path, classes: Sequence[str] | None = None) -> pa.DataFrameSchema:
+    """An output contract file (``schemas/targets.json``, ``rejects.json`` or
+    ``class_stats.json``, or what ``labelprep schema NAME`` prints) as a Pandera polars
+    schema for these ``classes`` (in order; not needed for ``rejects``).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile, labelprep
+    >>> from labelprep.schema import load_schema
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "targets.json"
+    >>> _ = path.write_text(labelprep.schema_json("targets"))  # as kept in schemas/
+    >>> schema = load_schema(path, classes=["cat", "dog"])
+    >>> schema.columns["soft_target"].dtype
+    DataType(Array(Float32, shape=(2,)))
+
+    ``schema.validate(pl.read_parquet("out/targets.parquet"))`` then checks a run's
+    targets (its classes are in ``manifest.json``).
+    """
+    from labelprep.schema_files import load_contract
+
+    return load_contract(Path(source), classes)

@@ -18,18 +18,22 @@ evidence kind, candidate-set size and target entropy for the dataset summary.
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from labelprep.exactsum import exact_units, units_to_float
+from labelprep.exactsum import exact_column_units, exact_units, units_to_float
 from labelprep.targets import EVIDENCE_NAMES
+
+if TYPE_CHECKING:
+    from labelprep.batches import Wide
 
 COUNT_COLUMNS: tuple[str, ...] = (
     "soft_mass",
@@ -47,6 +51,12 @@ Ints = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
 
 
+@functools.cache
+def class_columns(prefix: str, k: int) -> tuple[str, ...]:
+    """``(prefix0, ..., prefix{k-1})``: the names of a per-class column, built once."""
+    return tuple(f"{prefix}{i}" for i in range(k))
+
+
 def sum_columns(k: int) -> list[str]:
     """The per-class columns of a sums table: ``soft_mass_0`` ... ``excluded_count_{k-1}``."""
     return [f"{c}_{i}" for c in COUNT_COLUMNS for i in range(k)]
@@ -59,37 +69,31 @@ def empty_sums(k: int) -> pl.DataFrame:
     return pl.DataFrame(schema=schema)
 
 
-def class_sums(
-    batch: pl.DataFrame,
-    stored: Sequence[Any],
-    hard: Any,
-    k: int,
-    *,
-    rows: Any = None,
-) -> list[int]:
+def class_sums(batch: pl.DataFrame, wide: Wide, k: int, *, rows: Any = None) -> list[int]:
     """Per-class sums over the chosen ``rows`` (a boolean numpy array; None for all) of
-    a batch: its wide ``__t``/``__m``/``__e`` columns and ``__y``, the written float32
-    targets ``stored`` and their argmax ``hard``. Returns ``[rows, *sum_columns(k)]``,
-    all integers: the soft masses in units of 2**-64 (:mod:`labelprep.exactsum`), so
-    that batches add up exactly, in any order and however the input was cut.
+    a batch: its ``__e`` columns and ``__y``, and its targets, written targets, masks and
+    argmax as matrices (``wide``). Returns ``[rows, *sum_columns(k)]``, all integers: the
+    soft masses in units of 2**-64 (:mod:`labelprep.exactsum`), so that batches add up
+    exactly, in any order and however the input was cut.
 
-    numpy reductions and bitmap counts: a batch costs microseconds per class.
+    numpy reductions over the matrices and one Polars query: no per-class Python work.
     """
     chosen = None if rows is None else pl.Series(rows)
-
-    def count(name: str) -> int:
-        column = batch[name] if chosen is None else batch[name] & chosen
-        return int(column.sum())
-
     labels = batch["__y"] if chosen is None else batch["__y"].filter(chosen)
-    picked = hard if rows is None else hard[rows]
-    per_class: dict[str, list[Any]] = {
-        "soft_mass": [exact_units(batch[f"__t{i}"].to_numpy(), rows) for i in range(k)],
-        "support": [np.count_nonzero(c > 0 if rows is None else (c > 0) & rows) for c in stored],
-        "hard_count": np.bincount(picked, minlength=k).tolist(),
-        "labelled_count": np.bincount(labels.drop_nulls().to_numpy(), minlength=k).tolist(),
-        "candidate_count": [count(f"__m{i}") for i in range(k)],
-        "excluded_count": [count(f"__e{i}") for i in range(k)],
+    excluded = batch.select(class_columns("__e", k))
+    if chosen is not None:
+        excluded = excluded.filter(chosen)
+    support, candidates = wide.stored > 0, wide.masks
+    if rows is not None:
+        support &= rows[:, None]
+        candidates = candidates & rows[:, None]
+    per_class: dict[str, Any] = {
+        "soft_mass": exact_column_units(wide.targets, rows),
+        "support": np.count_nonzero(support, axis=0).tolist(),
+        "hard_count": np.bincount(wide.hard if rows is None else wide.hard[rows], minlength=k),
+        "labelled_count": np.bincount(labels.drop_nulls().to_numpy(), minlength=k),
+        "candidate_count": np.count_nonzero(candidates, axis=0).tolist(),
+        "excluded_count": excluded.sum().row(0) if k else [],  # a bitmap count per class
     }
     n = batch.height if rows is None else int(np.count_nonzero(rows))
     return [n, *(int(v) for name in COUNT_COLUMNS for v in per_class[name])]
@@ -175,6 +179,12 @@ class BatchStats:
                 )
         self._rows.append((batch, rows))
 
+    def units(self) -> list[tuple[str | None, list[int]]]:
+        """The exact per-split sums (soft masses in 2**-64 units), as :meth:`add` takes them:
+        an engine that splits the work adds its tasks' counts up with these."""
+        with self._lock:
+            return [(split, list(values)) for split, values in self._sums.items()]
+
     def sums(self) -> pl.DataFrame:
         """Per-class sums per split (``split`` null when the input has none), in split
         order (null first)."""
@@ -217,22 +227,24 @@ def class_counts(sums: pl.DataFrame, classes: Sequence[str]) -> pl.DataFrame:
 
 
 def _to_long(wide: pl.DataFrame, classes: Sequence[str]) -> pl.DataFrame:
-    blocks = []
-    for i, name in enumerate(classes):
-        blocks.append(
-            wide.select(
-                "split",
-                pl.lit(name).alias("class"),
-                pl.lit(i, dtype=pl.UInt32).alias("index"),
-                *[pl.col(f"{c}_{i}").alias(c) for c in COUNT_COLUMNS],
-            )
-        )
-    long = pl.concat(blocks).with_columns(
+    """One row per (row of ``wide``, class), in that order: ``wide`` comes in split order."""
+    n, k = wide.height, len(classes)
+    block = np.repeat(np.arange(n), k)
+    long = pl.DataFrame(
+        [
+            wide["split"].gather(block),
+            pl.Series("class", list(classes), dtype=pl.String).gather(np.tile(np.arange(k), n)),
+            pl.Series("index", np.tile(np.arange(k, dtype=np.uint32), n), dtype=pl.UInt32),
+            *[
+                pl.Series(c, wide.select(f"{c}_{i}" for i in range(k)).to_numpy().reshape(-1))
+                for c in COUNT_COLUMNS
+            ],
+        ]
+    )
+    return long.with_columns(
         pl.col("soft_mass").cast(pl.Float64).round(MASS_DECIMALS),
         *[pl.col(c).cast(pl.Int64) for c in COUNT_COLUMNS[1:]],
     )
-    order = pl.col("split").is_not_null()
-    return long.sort(order, "split", "index", nulls_last=False, maintain_order=True)
 
 
 def row_summary(counts: RowCounts) -> dict[str, Any]:

@@ -18,16 +18,27 @@ Counting them is a pass over the accepted rows, run only when one of those optio
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from labelprep import __version__
+from labelprep.errors import ConfigError
 from labelprep.evidence import TargetPlan, mask
 from labelprep.inputs.ingest import FILE, collect_all
-from labelprep.outputs import MANIFEST, Hasher, output_entries, sha256_file, write_json
+from labelprep.outputs import (
+    ANNOTATORS,
+    MANIFEST,
+    REJECTS,
+    TARGETS,
+    Hasher,
+    output_entries,
+    read_manifest,
+    sha256_file,
+    write_json,
+)
 from labelprep.row_checks import row_sum
 from labelprep.stats import row_summary
 from labelprep.targets import accepted, build_targets
@@ -57,7 +68,7 @@ def summarize(prepared: Prepared, counts: Counts, stats: pl.DataFrame) -> dict[s
             zip(by_reason["reason"], map(int, by_reason["rows"]), strict=True)
         ),
         **row_summary(counts.rows),
-        "fallbacks": run_fallbacks(prepared),
+        "fallbacks": run_fallbacks(prepared) if counts.fallbacks is None else counts.fallbacks,
         "dataset": dataset_summary(stats, count_by=prepared.options.count_by),
         "inputs": _rows_per_input(prepared, counts),
     }
@@ -115,8 +126,42 @@ class RowTotals:
 
 
 @dataclass(frozen=True)
+class HeldOutputs:
+    """The outputs of a run kept in memory (``output_dir=None``)."""
+
+    targets: pl.DataFrame
+    rejects: pl.DataFrame
+    manifest: dict[str, Any]
+    annotators: pl.DataFrame | None = None
+
+    @classmethod
+    def read(cls, folder: Path) -> HeldOutputs:
+        """Read a finished output folder back eagerly (it may be removed afterwards)."""
+        annotators = folder / ANNOTATORS
+        return cls(
+            targets=pl.read_parquet(output_path(folder, TARGETS), memory_map=False),
+            rejects=pl.read_parquet(output_path(folder, REJECTS), memory_map=False),
+            manifest=read_manifest(folder),
+            annotators=(
+                pl.read_parquet(annotators, memory_map=False) if annotators.is_file() else None
+            ),
+        )
+
+
+def output_path(folder: Path, name: str) -> Path:
+    """An output file, or the glob of its parts (``targets/*.parquet``: the Dask engine)."""
+    path = folder / name
+    return path if path.is_file() else folder / Path(name).stem / "*.parquet"
+
+
+@dataclass(frozen=True)
 class RunResult:
-    """What a run produced: where, how many rows went where, and the statistics."""
+    """What a run produced: where, how many rows went where, and the statistics.
+
+    ``targets``, ``rejects``, ``manifest`` and (for votes) ``annotators`` are the outputs:
+    held in memory for a run with ``output_dir=None``, else read from ``output_dir`` each
+    time they are asked for.
+    """
 
     output_dir: Path | None
     classes: tuple[str, ...]
@@ -127,6 +172,47 @@ class RunResult:
     class_stats: pl.DataFrame
     summary: dict[str, Any]
     notices: tuple[str, ...]
+    held: HeldOutputs | None = field(default=None, repr=False, compare=False)
+    """The outputs of a run with ``output_dir=None``."""
+
+    def _folder(self) -> Path:
+        if self.output_dir is None:
+            raise ConfigError(
+                "this result holds no outputs (only counts and statistics); run with "
+                "output_dir=None to get them in memory, or with an output directory."
+            )
+        return self.output_dir
+
+    @property
+    def targets(self) -> pl.DataFrame:
+        """``targets.parquet``: one row per accepted item."""
+        return (
+            self.held.targets
+            if self.held
+            else pl.read_parquet(output_path(self._folder(), TARGETS))
+        )
+
+    @property
+    def rejects(self) -> pl.DataFrame:
+        """``rejects.parquet``: one row per rejected input row, with its reason."""
+        return (
+            self.held.rejects
+            if self.held
+            else pl.read_parquet(output_path(self._folder(), REJECTS))
+        )
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        """``manifest.json``: inputs, options, counts and outputs of the run."""
+        return self.held.manifest if self.held else read_manifest(self._folder())
+
+    @property
+    def annotators(self) -> pl.DataFrame | None:
+        """``annotators.parquet`` of a vote run (None when the run read no votes)."""
+        if self.held is not None:
+            return self.held.annotators
+        path = self._folder() / ANNOTATORS
+        return pl.read_parquet(path) if path.is_file() else None
 
     def totals(self) -> RowTotals:
         """Rows in, accepted and rejected by reason, and the fallbacks."""
@@ -159,10 +245,14 @@ def report_summary(manifest: dict[str, Any]) -> dict[str, Any]:
 def write_manifest(
     folder: Path, prepared: Prepared, result: RunResult, hasher: Hasher | None = None
 ) -> None:
-    """``manifest.json``: version, inputs with sha256, classes, options, counts, outputs."""
+    """``manifest.json``: version, inputs with sha256 (null for an in-memory frame, whose
+    ``format`` is ``frame``), classes, options, counts, outputs."""
     summary = result.summary
     digest = hasher.sha256 if hasher is not None else sha256_file
-    inputs = [{**entry, "sha256": digest(entry["path"])} for entry in summary["inputs"]]
+    inputs = [
+        {**entry, "sha256": None if entry["format"] == "frame" else digest(entry["path"])}
+        for entry in summary["inputs"]
+    ]  # an in-memory frame has no file to hash: its sha256 is null
     manifest = {
         "labelprep_version": __version__,
         "inputs": inputs,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -89,3 +89,20 @@ def rejects_of(out: Path) -> pl.DataFrame:
 
 def overall(stats: pl.DataFrame) -> pl.DataFrame:
     return stats.filter(pl.col("split").is_null()).sort("index")
+
+
+@pytest.fixture(scope="session")
+def dask_cluster() -> Iterator[Any]:
+    """A local Dask cluster of two worker processes, one thread each, started once for the
+    session by the tests that ask for it (``tests/test_dask_*.py``)."""
+    import distributed
+
+    with distributed.LocalCluster(
+        n_workers=2,
+        processes=True,
+        threads_per_worker=1,
+        dashboard_address=None,
+        scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
+        host="127.0.0.1",
+    ) as cluster:
+        yield cluster

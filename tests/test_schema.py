@@ -9,9 +9,12 @@ from pathlib import Path
 import pandera.polars as pa
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import labelprep
 from labelprep.config import Options
+from labelprep.errors import ConfigError, InputError, LabelprepError
 from labelprep.evidence import REASONS, TargetPlan, parse_evidence
 from labelprep.inputs.ingest import (
     PRE_REASON,
@@ -26,6 +29,7 @@ from labelprep.schema import (
     CONTRACTS,
     class_stats_schema,
     input_schema,
+    load_schema,
     rejects_schema,
     schema_json,
     targets_schema,
@@ -155,3 +159,162 @@ def test_schema_files_match_the_models(name):
     assert on_disk == json.loads(schema_json(name)), (
         f"run: labelprep schema {name} > schemas/{name}.json"
     )
+
+
+# The contract files, loaded back -------------------------------------------------------
+
+OUTPUT_CONTRACTS = ("targets", "rejects", "class_stats")
+CODE_SCHEMAS = {
+    "targets": targets_schema,
+    "rejects": lambda classes: rejects_schema(),
+    "class_stats": class_stats_schema,
+}
+
+
+def shape(schema: pa.DataFrameSchema) -> tuple[object, ...]:
+    """Everything a contract states: name, strictness, each column's dtype, nullability,
+    presence and checks (name and options), the frame checks."""
+    columns = tuple(
+        (
+            name,
+            str(column.dtype),
+            column.nullable,
+            column.required,
+            tuple((c.name, c.statistics) for c in column.checks),
+        )
+        for name, column in schema.columns.items()
+    )
+    return schema.name, schema.strict, columns, tuple(c.name for c in schema.checks)
+
+
+def test_schemas_folder_holds_exactly_the_contracts():
+    assert sorted(p.name for p in SCHEMAS.glob("*.json")) == sorted(f"{n}.json" for n in CONTRACTS)
+
+
+@pytest.mark.parametrize("name", OUTPUT_CONTRACTS)
+@pytest.mark.parametrize("classes", [("a", "b", "c"), ("only",), tuple("vwxyz")])
+def test_each_contract_file_loads_back_as_the_code_schema(name, classes):
+    loaded = load_schema(SCHEMAS / f"{name}.json", classes)
+    assert shape(loaded) == shape(CODE_SCHEMAS[name](classes))
+
+
+def test_a_loaded_targets_schema_is_sized_and_named_by_the_classes():
+    loaded = load_schema(SCHEMAS / "targets.json", ["cat", "dog"])
+    assert loaded.columns["soft_target"].dtype.type == pl.Array(pl.Float32, 2)
+    assert loaded.columns["hard_label"].checks[0].statistics == {"allowed_values": ["cat", "dog"]}
+    in_range = loaded.columns["hard_index"].checks[0].statistics
+    assert (in_range["min_value"], in_range["max_value"]) == (0, 1)
+    assert loaded.columns["id"].dtype is None  # any id type
+
+
+def test_loaded_schemas_validate_a_real_run(write, run):
+    _, out = run([write("l.csv", "id,label,excluded\n1,a,\n2,,a\n3,zebra,\n")], classes="a,b,c")
+    classes = json.loads((out / "manifest.json").read_text())["classes"]
+    assert classes == ["a", "b", "c"]
+    for name in OUTPUT_CONTRACTS:
+        frame = pl.read_parquet(out / f"{name}.parquet")
+        schema = load_schema(SCHEMAS / f"{name}.json", classes)
+        assert schema.validate(frame, lazy=True).height == frame.height
+
+
+def test_a_loaded_schema_rejects_what_the_contract_forbids(write, run):
+    _, out = run([write("l.csv", "id,label\n1,a\n2,b\n")], classes="a,b")
+    targets = pl.read_parquet(out / "targets.parquet")
+    schema = load_schema(SCHEMAS / "targets.json", ["a", "b"])
+    broken = targets.with_columns(
+        pl.Series("soft_target", [[0.5, 0.4], [0.0, 1.0]], dtype=pl.Array(pl.Float32, 2)),
+        pl.Series("hard_label", ["a", "zebra"]),
+    )
+    with pytest.raises(pa.errors.SchemaErrors) as caught:
+        schema.validate(broken, lazy=True)
+    failed = set(caught.value.failure_cases["check"].str.extract(r"^(\w+)").to_list())
+    assert {"soft_target_sums_to_one", "isin"} <= failed
+    stats = pl.read_parquet(out / "class_stats.parquet")
+    nan_weight = stats.with_columns(pl.lit(float("nan")).alias("balanced"))
+    stats_schema = load_schema(SCHEMAS / "class_stats.json", ["a", "b"])
+    with pytest.raises(pa.errors.SchemaErrors, match="finite"):
+        stats_schema.validate(nan_weight, lazy=True)
+
+
+def test_loading_needs_the_classes_only_where_the_contract_depends_on_them():
+    assert shape(load_schema(SCHEMAS / "rejects.json")) == shape(rejects_schema())
+    with pytest.raises(ConfigError, match=r"targets\.json: .* pass them"):
+        load_schema(SCHEMAS / "targets.json")
+
+
+def test_the_input_contract_is_documentation_not_a_frame_schema():
+    with pytest.raises(InputError, match=r"input\.json: the input contract documents"):
+        load_schema(SCHEMAS / "input.json", ["a"])
+    checks = json.loads((SCHEMAS / "input.json").read_text())["checks"]
+    assert [c["name"] for c in checks] == list(REASONS)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "no such file"),
+        ("{", "not JSON: Expecting property name enclosed in double quotes: line 1 column 2"),
+        ("[1, 2]", "not a labelprep contract"),
+        ('{"columns": {"x": {"dtype": "Decimal"}}}', "column 'x': unknown dtype 'Decimal'"),
+        ('{"columns": {"x": {"dtype": "Array(Int64, shape=(n,))"}}}', "unknown dtype"),
+        ('{"columns": {"x": {"checks": [{"name": "__class__", "options": {}}]}}}', "unknown check"),
+        ('{"columns": {"x": {"checks": [{"name": "isin", "options": {"v": 1}}]}}}', "'isin'"),
+        ('{"columns": {"x": 3}}', "column 'x': expected an object"),
+    ],
+)
+def test_a_bad_contract_file_is_a_clear_error_naming_it(tmp_path, content, message):
+    path = tmp_path / "bad.json"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(InputError) as caught:
+        load_schema(path, ["a"])
+    assert str(caught.value).startswith(f"{path}: ")
+    assert message in str(caught.value)
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+CHECK_LIKE = st.fixed_dictionaries(
+    {"name": st.sampled_from(["isin", "in_range", "str_matches", "finite", "mask_allows_a_class"])},
+    optional={
+        "options": st.dictionaries(
+            st.sampled_from(["min_value", "max_value", "allowed_values", "pattern", "q"]),
+            JSON_VALUES,
+            max_size=3,
+        )
+    },
+)
+COLUMN_LIKE = st.fixed_dictionaries(
+    {},
+    optional={
+        "dtype": st.sampled_from(["String", "Array(Float32, shape=(K,))", "List"]) | JSON_VALUES,
+        "checks": st.lists(CHECK_LIKE, max_size=2) | JSON_VALUES,
+        "nullable": JSON_VALUES,
+        "required": JSON_VALUES,
+    },
+)
+CONTRACT_LIKE = st.fixed_dictionaries(
+    {"columns": st.dictionaries(st.sampled_from(["id", "x"]), COLUMN_LIKE, max_size=2)},
+    optional={"checks": st.lists(CHECK_LIKE, max_size=2) | JSON_VALUES, "strict": JSON_VALUES},
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.one_of(JSON_VALUES, CONTRACT_LIKE))
+def test_any_json_loads_or_fails_with_a_labelprep_error(tmp_path_factory, data):
+    path = tmp_path_factory.mktemp("c") / "c.json"
+    path.write_text(json.dumps(data))
+    error, schema = None, None
+    try:
+        schema = load_schema(path, ["a", "b"])
+    except LabelprepError as exc:
+        error = str(exc)
+    if error is None:
+        assert isinstance(schema, pa.DataFrameSchema)
+    else:
+        assert error.startswith(f"{path}: ")

@@ -157,3 +157,169 @@ def test_text_columns_read_back_as_strings_everywhere(write, run):
     assert str(arrow.field("hard_label").type) == "large_string"
     assert str(arrow.field("evidence").type) == "large_string"
     assert targets_of(out)["hard_label"].to_list() == ["c1", "c2", "c3", "c1"]
+
+
+@pytest.mark.parametrize("id_type", [pl.Int64(), pl.String()])
+@pytest.mark.parametrize("has_split", [False, True])
+@pytest.mark.parametrize("sample_weight", [False, True])
+@pytest.mark.parametrize("votes", [False, True])
+def test_the_written_schema_is_the_targets_contract(id_type, has_split, sample_weight, votes):
+    from labelprep.schema import targets_schema
+    from labelprep.votes import VOTE_COLUMNS
+
+    classes = ("a", "b", "c")
+    keep = {"note": pl.String(), **({"votes": pl.Int64(), "tied": pl.Boolean()} if votes else {})}
+    assert set(keep) - {"note"} == (set(VOTE_COLUMNS) if votes else set())
+    built = batches.output_schema(
+        id_type, classes, has_split=has_split, keep=keep, sample_weight=sample_weight
+    )
+    written = batches.written_schema(built)
+    assert written == batches.as_written(pl.LazyFrame(schema=built)).collect_schema()
+    assert written["hard_label"] == pl.String
+    assert written["evidence"] == pl.String
+    # the run checks no schema: its columns must be the contract's by construction
+    targets_schema(classes).validate(pl.DataFrame(schema=written), lazy=True)
+    wrong = {**written, "hard_index": pl.Int32()}
+    with pytest.raises(Exception, match="hard_index"):
+        targets_schema(classes).validate(pl.DataFrame(schema=wrong), lazy=True)
+
+
+def _broken_stats(stats: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    first = pl.int_range(pl.len()) == 0
+
+    def at_first(column: str, value: object) -> pl.DataFrame:
+        dtype = stats.schema[column]
+        return stats.with_columns(
+            pl.when(first).then(pl.lit(value, dtype=dtype)).otherwise(pl.col(column)).alias(column)
+        )
+
+    return {
+        "negative mass": at_first("soft_mass", -0.5),
+        "negative support": at_first("support", -1),
+        "prior above one": at_first("prior", 1.5),
+        "prior NaN": at_first("prior", float("nan")),
+        "infinite weight": at_first("balanced", float("inf")),
+        "NaN weight": at_first("median_frequency", float("nan")),
+        "negative weight": at_first("effective_number", -1.0),
+        "positive offset": at_first("logit_adjustment", 0.5),
+        "infinite offset": at_first("logit_adjustment", float("-inf")),
+        "unknown class": at_first("class", "zzz"),
+        "index out of range": at_first("index", 99),
+        "null class": at_first("class", None),
+        "null count": at_first("hard_count", None),
+        "wrong type": stats.with_columns(pl.col("support").cast(pl.Int32)),
+        "extra column": stats.with_columns(pl.lit(1.0).alias("extra")),
+        "missing column": stats.drop("excluded_count"),
+    }
+
+
+def test_the_run_checks_class_stats_with_the_pandera_contract(write, run):
+    from pandera.errors import SchemaErrors
+
+    from labelprep.schema import class_stats_schema
+
+    result, _ = run([write("s.csv", "id,label\n1,a\n2,b\n3,a\n")], classes="a,b,c")
+    classes, stats = result.classes, result.class_stats
+    assert stats["hard_count"].to_list() == [2, 1, 0]  # c: no rows
+    class_stats_schema(classes).validate(stats, lazy=True)
+    for broken in _broken_stats(stats).values():
+        with pytest.raises(SchemaErrors):
+            class_stats_schema(classes).validate(broken, lazy=True)
+
+
+def test_the_rejects_schema_is_known_before_the_pass(write, run):
+    _, out = run([write("s.csv", ONE_BAD_ROW)])
+    assert pl.read_parquet_schema(out / "rejects.parquet") == pipeline.REJECTS_TYPES
+    assert pl.read_parquet(out / "rejects.parquet").height == 1
+
+
+def test_hashing_stops_when_the_run_leaves(tmp_path):
+    import hashlib
+    import threading
+
+    from labelprep.outputs import Hasher, sha256_file
+
+    path = tmp_path / "data.bin"
+    path.write_bytes(b"labelprep" * 300_000)  # several read chunks
+    expected = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert sha256_file(path) == expected
+    stop = threading.Event()
+    stop.set()
+    assert sha256_file(path, stop) == ""  # given up before the first chunk is hashed
+    with Hasher() as hasher:
+        hasher.submit(path)
+        assert hasher.sha256(path) == expected
+        assert hasher.sha256(tmp_path / "data.bin") == expected  # the same job
+
+
+def _entropy_by_columns(stored: np.ndarray) -> np.ndarray:
+    """The entropy of each row as the formula reads: the class terms added in order."""
+    tiny = np.float32(np.finfo(np.float32).tiny)
+    entropy = np.zeros(stored.shape[0])
+    for column in stored.T:
+        entropy -= column * np.log2(np.maximum(column, tiny))
+    return np.maximum(entropy, 0.0)
+
+
+@pytest.mark.parametrize("k", [2, 10, 64, 65, 300])
+def test_entropy_is_the_same_bits_dense_or_sparse(k):
+    rng = np.random.default_rng(k)
+    values = rng.dirichlet(np.full(k, 0.3), size=9000).astype(np.float32)  # > a block
+    values[values < 0.01] = 0.0  # exact zeros, visited or skipped
+    values[0] = 0.0
+    values[0, k - 1] = 1.0  # a one-hot row: entropy exactly 0
+    values[1, 0] = np.float32(1e-40)  # a subnormal: its logarithm is that of the smallest normal
+    entropy = batches.entropy_bits(np.ascontiguousarray(values))
+    assert entropy.tobytes() == _entropy_by_columns(values).tobytes()
+    assert entropy[0] == 0.0
+    assert not np.signbit(entropy[0])
+    half = np.zeros((1, k), dtype=np.float32)
+    half[0, :2] = 0.5
+    assert batches.entropy_bits(half).tolist() == [1.0]
+
+
+@pytest.mark.parametrize("k", [5, 64, 65, 200])
+def test_column_sums_are_the_exact_sums_of_each_column(k):
+    from labelprep.exactsum import exact_column_units
+
+    rng = np.random.default_rng(k)
+    matrix = rng.random((9000, k)) / 3  # more rows than a block
+    matrix[matrix < 0.25] = 0.0  # sparse past 64 columns: only the nonzero values are split
+    matrix[5, 2] = np.nan  # a rejected row: left out by the row mask
+    rows = np.ones(9000, dtype=bool)
+    rows[5] = rows[17] = False
+    expected = [exact_units(matrix[:, j], rows) for j in range(k)]
+    assert exact_column_units(np.asfortranarray(matrix), rows) == expected
+    assert exact_column_units(matrix[6:]) == [exact_units(matrix[6:, j]) for j in range(k)]
+    assert expected[3] > 0
+
+
+def test_the_rejects_kept_are_limited_in_values_not_rows(monkeypatch):
+    monkeypatch.setattr(batches, "REJECT_LIMIT", 6)
+    classes = ("a", "b", "c")
+    schema = batches.output_schema(
+        pl.Int64(), classes, has_split=False, keep={}, sample_weight=False
+    )
+    tap = batches.RowTap(classes, schema)
+    tap._note_rejects(pl.Series([{"x": 1}, {"x": 2}]))  # 2 rows x 3 classes: kept
+    kept = tap.rejected_rows()
+    assert kept is not None
+    assert kept["x"].to_list() == [1, 2]
+    tap._note_rejects(pl.Series([{"x": 3}]))  # 9 values: the input will be read again
+    assert tap.rejected_rows() is None
+    assert tap.rejected == 3
+
+
+def test_the_rejects_kept_from_many_batches_come_back_whole_and_in_order():
+    classes = ("a", "b")
+    schema = batches.output_schema(
+        pl.Int64(), classes, has_split=False, keep={}, sample_weight=False
+    )
+    tap = batches.RowTap(classes, schema)
+    for start in range(0, 120, 3):  # 40 batches of 3 rejected rows: kept as blocks
+        tap._note_rejects(pl.Series([{"row": r, "id": f"x{r}"} for r in range(start, start + 3)]))
+    kept = tap.rejected_rows()
+    assert kept is not None
+    assert kept["row"].to_list() == list(range(120))
+    assert kept["id"][119] == "x119"
+    assert tap.rejected == 120

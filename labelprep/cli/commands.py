@@ -10,13 +10,19 @@ from typing import Any
 import click
 
 import labelprep
-from labelprep.aggregation import METHODS
-from labelprep.aggregation._em import DEFAULT_TOL
+from labelprep.cli.display import verbosity_options
 from labelprep.cli.options import (
+    COMPARE_FORMAT_NAMES,
+    DEFAULT_TOL,
+    GATE_FORMAT_NAMES,
+    METHOD_NAMES,
+    engine_options,
     given_votes,
     input_options,
+    input_options_except,
     output_dir_option,
     settings_of,
+    target_file_options,
     vote_options,
 )
 from labelprep.cli.process import GateCommand, Group
@@ -24,31 +30,31 @@ from labelprep.cli.render import (
     STATS_COLUMNS,
     append_summary,
     check_rows,
+    echo,
     fmt_number,
     print_fit_lines,
     print_format_error,
     print_notices,
+    print_run_details,
     print_wrote,
     render_report,
     render_table,
     safe_strings,
+    say,
 )
 from labelprep.console import json_safe, safe
-from labelprep.drift import COMPARE_FORMATS
 from labelprep.errors import (
     EXIT_GATE_FAILED,
     LabelprepError,
 )
-from labelprep.gate import (
-    FORMATS,
-    format_summary_markdown,
-)
+from labelprep.option_names import NOT_FOR_VOTES
 
 
 @click.group(
     cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
 )
 @click.version_option(labelprep.__version__, prog_name="labelprep")
+@verbosity_options
 def main() -> None:
     """Turn messy classification labels into validated soft targets, candidate masks and
     imbalance statistics."""
@@ -57,18 +63,9 @@ def main() -> None:
 @main.command()
 @click.argument("inputs", nargs=-1)
 @output_dir_option
-@click.option(
-    "--sample-weight",
-    type=click.Choice(["balanced", "inverse_sqrt", "effective_number", "median_frequency"]),
-    help="Add a sample_weight column to targets from this weight scheme.",
-)
-@click.option(
-    "--compression",
-    type=click.Choice(["zstd", "snappy", "lz4", "gzip", "uncompressed"]),
-    help="Parquet codec of targets.parquet and rejects.parquet (zstd: smaller files, "
-    "slower runs).  [default: snappy]",
-)
+@target_file_options
 @vote_options
+@engine_options
 @input_options
 def run(inputs: tuple[str, ...], output_dir: str, **kwargs: Any) -> None:
     """Run the whole pipeline on INPUTS (files or globs; the bundled sample when none).
@@ -77,12 +74,13 @@ def run(inputs: tuple[str, ...], output_dir: str, **kwargs: Any) -> None:
     settings = given_votes(settings_of(kwargs))
     result = labelprep.run(list(inputs) or None, output_dir=output_dir, **settings)
     print_notices(result.notices)
+    print_run_details(result.summary)
     reasons = ", ".join(f"{r} {n}" for r, n in result.rejects_by_reason.items())
-    click.echo(
+    say(
         f"{result.rows_in} rows in: {result.rows_accepted} accepted, "
         f"{result.rows_rejected} rejected" + (f" ({reasons})" if reasons else "")
     )
-    click.echo(f"classes: {safe(', '.join(result.classes))}")
+    say(f"classes: {safe(', '.join(result.classes))}")
     print_wrote(output_dir)
     check_rows(result)
 
@@ -98,7 +96,8 @@ def run(inputs: tuple[str, ...], output_dir: str, **kwargs: Any) -> None:
     help="Output format.",
 )
 @vote_options
-@input_options
+@engine_options
+@input_options_except("keep")  # nothing is written
 def stats(inputs: tuple[str, ...], fmt: str, **kwargs: Any) -> None:
     """Per-class statistics and weights of INPUTS (nothing is written).
 
@@ -106,23 +105,24 @@ def stats(inputs: tuple[str, ...], fmt: str, **kwargs: Any) -> None:
     go to stderr (and to the "rows" block of --format json)."""
     settings = given_votes(settings_of(kwargs))
     table, totals = labelprep.class_stats(list(inputs), with_counts=True, **settings)
-    print_notices(totals.notices)
     reasons = ", ".join(f"{r} {n}" for r, n in totals.rejects_by_reason.items())
-    click.echo(
-        f"note: {totals.rows_in} rows in: {totals.rows_accepted} accepted, "
-        f"{totals.rows_rejected} rejected" + (f" ({safe(reasons)})" if reasons else ""),
-        err=True,
+    print_notices(
+        [
+            *totals.notices,
+            f"{totals.rows_in} rows in: {totals.rows_accepted} accepted, "
+            f"{totals.rows_rejected} rejected" + (f" ({reasons})" if reasons else ""),
+        ]
     )
     if fmt == "json":
         rows = json.dumps(totals.to_dict())
         config = str(settings["config"]) if settings.get("config") else None
         stats_json = json.dumps(json.loads(table.write_json()))  # escapes every line break
         payload = f'{{"rows": {rows}, "class_stats": {stats_json}, "config": {json.dumps(config)}}}'
-        click.echo(json_safe(payload))
+        echo(json_safe(payload))
     elif fmt == "csv":
-        click.echo(safe_strings(table).write_csv(), nl=False)
+        echo(safe_strings(table).write_csv(), nl=False)
     else:
-        click.echo(render_table(table.select(STATS_COLUMNS)))
+        echo(render_table(table.select(STATS_COLUMNS)))
 
 
 @main.command(cls=GateCommand)
@@ -130,7 +130,7 @@ def stats(inputs: tuple[str, ...], fmt: str, **kwargs: Any) -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(sorted(FORMATS)),
+    type=click.Choice(GATE_FORMAT_NAMES),
     default="text",
     show_default=True,
     help="How to print the verdict.",
@@ -174,13 +174,17 @@ def stats(inputs: tuple[str, ...], fmt: str, **kwargs: Any) -> None:
     help="Baseline with other classes: an error (exact), or compare over the union of "
     "the classes (union).  [default: exact]",
 )
+@target_file_options
 @vote_options
+@engine_options
 @input_options
 def validate(inputs: tuple[str, ...], fmt: str, summary_file: str | None, **kwargs: Any) -> None:
     """The CI gate: check INPUTS; exit 0 when every gate passes, 1 when one fails.
 
     A file-level error exits 2; with --format json, junit or github it is also printed
     in that format (and appended to the --summary file)."""
+    from labelprep.gate import FORMATS, format_summary_markdown
+
     started = time.perf_counter()
     try:
         result = labelprep.validate(list(inputs), **settings_of(kwargs))
@@ -190,7 +194,8 @@ def validate(inputs: tuple[str, ...], fmt: str, summary_file: str | None, **kwar
         print_format_error(fmt, "validate", exc, summary_file)
         raise
     print_notices(result.notices)
-    click.echo(render_report(FORMATS, fmt, result, time.perf_counter() - started))
+    print_run_details({"inputs": [{"path": path} for path in result.inputs]})
+    echo(render_report(FORMATS, fmt, result, time.perf_counter() - started))
     if not result.passed:
         sys.exit(EXIT_GATE_FAILED)
 
@@ -205,7 +210,7 @@ def validate(inputs: tuple[str, ...], fmt: str, summary_file: str | None, **kwar
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(sorted(COMPARE_FORMATS)),
+    type=click.Choice(COMPARE_FORMAT_NAMES),
     default="text",
     show_default=True,
     help="How to print the verdict.",
@@ -218,16 +223,18 @@ def validate(inputs: tuple[str, ...], fmt: str, summary_file: str | None, **kwar
     help="Sides with different classes: an error naming them (exact), or compare over "
     "the union of the classes, a class absent on one side counting 0 there (union).",
 )
-@input_options
+@input_options_except("keep", "beta", "tau")  # no targets written, no weights compared
 def compare(a: str, b: str | None, fmt: str, **kwargs: Any) -> None:
     """Class-prior drift from A to B (datasets, output directories or class stats)."""
+    from labelprep.drift import COMPARE_FORMATS
+
     started = time.perf_counter()
     try:
         result = labelprep.compare(a, b, **settings_of(kwargs))
     except (LabelprepError, OSError) as exc:
         print_format_error(fmt, "compare", exc, None)
         raise
-    click.echo(render_report(COMPARE_FORMATS, fmt, result, time.perf_counter() - started))
+    echo(render_report(COMPARE_FORMATS, fmt, result, time.perf_counter() - started))
     if not result.passed:
         sys.exit(EXIT_GATE_FAILED)
 
@@ -237,7 +244,7 @@ def compare(a: str, b: str | None, fmt: str, **kwargs: Any) -> None:
 @output_dir_option
 @click.option(
     "--method",
-    type=click.Choice(list(METHODS)),
+    type=click.Choice(METHOD_NAMES),
     default="shares",
     show_default=True,
     help="How votes become a soft target (see the README's method table).",
@@ -266,8 +273,10 @@ def compare(a: str, b: str | None, fmt: str, **kwargs: Any) -> None:
     default=None,
     help="File of id,label pairs with known answers: fixed during fitting, accuracy reported.",
 )
+@target_file_options
 @vote_options
-@input_options
+@engine_options
+@input_options_except(*NOT_FOR_VOTES)
 def aggregate(votes: tuple[str, ...], output_dir: str, **kwargs: Any) -> None:
     """Turn annotators' VOTES into soft targets, with agreement statistics.
 
@@ -275,15 +284,16 @@ def aggregate(votes: tuple[str, ...], output_dir: str, **kwargs: Any) -> None:
     settings = given_votes(settings_of(kwargs))
     result = labelprep.aggregate(list(votes), output_dir=output_dir, **settings)
     print_notices(result.notices)
+    print_run_details(result.summary)
     info = result.summary["votes"]
     agreement = info["agreement"]
-    click.echo(
+    say(
         f"{info['votes_in']} votes ({info['votes_rejected']} rejected) -> "
         f"{result.rows_accepted} items by {info['method']}; "
         f"{info['ties']} tied pluralities; {info['duplicate_votes']} repeated votes "
         f"({info['duplicate_votes_rejected']} rejected)"
     )
-    click.echo(
+    say(
         f"Krippendorff's alpha {fmt_number(agreement.get('krippendorff_alpha'))}, "
         f"Fleiss' kappa {fmt_number(agreement.get('fleiss_kappa'))}"
     )
@@ -297,7 +307,7 @@ def aggregate(votes: tuple[str, ...], output_dir: str, **kwargs: Any) -> None:
 def report(output_dir: str) -> None:
     """Re-render report.md and report.html from a run's OUTPUT_DIR."""
     for path in labelprep.report(output_dir):
-        click.echo(f"wrote {safe(str(path))}")
+        say(f"wrote {safe(str(path))}")
 
 
 @main.command()
@@ -305,8 +315,9 @@ def report(output_dir: str) -> None:
     "contract", type=click.Choice(["input", "targets", "rejects", "class_stats"]), required=False
 )
 def schema(contract: str | None) -> None:
-    """Print the data contracts (JSON), or one of them."""
-    click.echo(labelprep.schema_json(contract))
+    """Print the data contracts (JSON), or one of them: the files of schemas/, which
+    labelprep.schema.load_schema turns back into Pandera schemas."""
+    echo(labelprep.schema_json(contract))
 
 
 @main.command()
@@ -351,14 +362,14 @@ def refine(run_dir: str, predictions: str, output_dir: str, **kwargs: Any) -> No
     mask * q (one step of progressive partial-label training)."""
     result = labelprep.refine(run_dir, predictions, output_dir=output_dir, **kwargs)
     preds = result.summary["refine"]["predictions"]
-    click.echo(
+    say(
         f"{result.rows_in} rows: {result.refined} refined, {result.single_class} single-class "
         f"unchanged, {result.no_prediction} without a prediction unchanged, "
         f"{result.rows_rejected} rejected (no_overlap)"
     )
-    click.echo(
+    say(
         f"{preds['rows']} predictions: {preds['used']} used, {preds['rejected']} rejected"
         + "".join(f", {r} {n}" for r, n in preds["rejected_by_reason"].items())
     )
-    click.echo(f"argmax changed on {result.argmax_changed} rows")
+    say(f"argmax changed on {result.argmax_changed} rows")
     print_wrote(output_dir)

@@ -8,8 +8,8 @@ from typing import Any, TypeVar
 
 import click
 
-from labelprep.cli.render import print_notices
-from labelprep.config import resolve_config_file
+from labelprep.cli.render import print_notices, print_options
+from labelprep.engine import ENGINES
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -107,6 +107,70 @@ def input_options(func: F) -> F:
     return func
 
 
+def input_options_except(*names: str) -> Callable[[F], F]:
+    """The input options but ``names`` (parameter names: options that do nothing for a
+    command are not offered by it)."""
+
+    def attach(func: F) -> F:
+        for option in reversed(INPUT_OPTIONS):
+            if _name(option) not in names:
+                func = option(func)
+        return func
+
+    return attach
+
+
+def _name(option: Callable[[Any], Any]) -> str | None:
+    """The parameter name of an option decorator."""
+    return click.command()(option(lambda: None)).params[0].name
+
+
+SAMPLE_WEIGHTS = ("balanced", "inverse_sqrt", "effective_number", "median_frequency")
+COMPRESSIONS = ("zstd", "snappy", "lz4", "gzip", "uncompressed")
+
+
+def target_file_options(func: F) -> F:
+    """``--sample-weight``, ``--compression`` and ``--split-files``: how targets.parquet
+    is written."""
+    func = click.option(
+        "--split-files/--no-split-files",
+        default=None,
+        help="Also write each split's targets to splits/NAME.parquet, with a README.md "
+        "dataset card: datasets.load_dataset(DIR) gives one split each.  [default: off]",
+    )(func)
+    func = click.option(
+        "--compression",
+        type=click.Choice(COMPRESSIONS),
+        help="Parquet codec of targets.parquet and rejects.parquet (zstd: smaller files, "
+        "slower runs).  [default: snappy]",
+    )(func)
+    return click.option(
+        "--sample-weight",
+        type=click.Choice(SAMPLE_WEIGHTS),
+        help="Add a sample_weight column to targets from this weight scheme.",
+    )(func)
+
+
+METHOD_NAMES = (
+    "shares",
+    "majority",
+    "dawid-skene",
+    "one-coin-dawid-skene",
+    "glad",
+    "mace",
+    "wawa",
+    "zero-based-skill",
+)
+"""``labelprep.aggregation.METHODS``, named here so ``--help`` need not import NumPy (a
+test ties the two)."""
+DEFAULT_TOL = 1e-6
+"""``labelprep.aggregation._em.DEFAULT_TOL`` (a test ties the two)."""
+COMPARE_FORMAT_NAMES = ("github", "json", "junit", "text")
+"""``labelprep.drift.COMPARE_FORMATS`` (a test ties the two)."""
+GATE_FORMAT_NAMES = ("github", "json", "junit", "text")
+"""``labelprep.gate.FORMATS`` (a test ties the two)."""
+
+
 VOTE_OPTIONS: list[Callable[[Any], Any]] = [
     click.option(
         "--layout",
@@ -129,6 +193,25 @@ VOTE_OPTIONS: list[Callable[[Any], Any]] = [
 ]
 
 
+def engine_options(func: F) -> F:
+    """``--engine``, ``--scheduler`` and ``--workers``: where the passes over the rows run."""
+    func = click.option(
+        "--workers",
+        type=click.IntRange(min=1),
+        help="With --engine dask: worker processes of a local cluster.  [default: one per core]",
+    )(func)
+    func = click.option(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="With --engine dask: a running Dask scheduler (tcp://HOST:8786).",
+    )(func)
+    return click.option(
+        "--engine",
+        type=click.Choice(ENGINES),
+        help="Run here, or on a Dask cluster (pip install 'labelprep[dask]').  [default: local]",
+    )(func)
+
+
 def vote_options(func: F) -> F:
     """Attach the options that say how vote files are read."""
     for option in reversed(VOTE_OPTIONS):
@@ -147,6 +230,8 @@ def settings_of(kwargs: dict[str, Any]) -> dict[str, Any]:
 
     The configuration file is found here, once, and named on stderr.
     """
+    from labelprep.config import resolve_config_file
+
     settings = dict(kwargs)
     no_config = settings.pop("no_config", False)
     config_path = settings.pop("config", None)
@@ -156,4 +241,5 @@ def settings_of(kwargs: dict[str, Any]) -> dict[str, Any]:
     settings["config"] = config_file if config_file is not None else False
     if not settings.get("keep"):
         settings.pop("keep", None)
+    print_options("options given", {k: v for k, v in settings.items() if k != "config"})
     return settings

@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from labelprep import interrupts
+from labelprep.cli.display import verbosity_options, watching
 from labelprep.cli.render import print_error_line
 from labelprep.console import safe
 from labelprep.errors import (
@@ -23,7 +24,6 @@ from labelprep.errors import (
     LabelprepError,
     os_error_message,
 )
-from labelprep.gate import format_error
 
 
 class Group(click.Group):
@@ -38,9 +38,17 @@ class Group(click.Group):
         finally:
             interrupts.restore(handlers)
 
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        """Every command also takes -q/--quiet and -v/--verbose (as the group does)."""
+        names = {param.name for param in cmd.params}
+        if not {"quiet", "verbose"} & names:
+            cmd.params.extend(verbosity_options(click.command()(lambda: None)).params)
+        super().add_command(cmd, name)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            with watching(ctx):  # the progress line, and the stage times with -v
+                return super().invoke(ctx)
         except LabelprepError as exc:
             print_error_line(str(exc))
             ctx.exit(exc.exit_code)
@@ -88,6 +96,8 @@ class GateCommand(click.Command):
         try:
             return super().parse_args(ctx, args)
         except click.UsageError as exc:
+            from labelprep.gate import format_error
+
             error = click.UsageError(safe(exc.format_message()), ctx=exc.ctx)
             text = format_error(format_in(raw), self.name or "labelprep", error, exc.exit_code)
             if text is not None:

@@ -6,14 +6,13 @@ own escaping), so no printed line can start a CI workflow command."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import polars as pl
 
-import labelprep
+from labelprep.cli.display import detail, pause, quiet, verbosity
 from labelprep.console import safe
 from labelprep.errors import (
     EXIT_GATE_FAILED,
@@ -22,26 +21,32 @@ from labelprep.errors import (
     OutputError,
     os_error_message,
 )
-from labelprep.gate import (
-    format_error,
-    format_junit,
-    format_summary_error,
-)
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    import labelprep
+
+
+def echo(message: str, *, err: bool = False, nl: bool = True) -> None:
+    """Every line a command prints goes through here (the progress line is erased first)."""
+    pause()
+    click.echo(message, err=err, nl=nl)
 
 
 def check_rows(result: labelprep.RunResult) -> None:
     """Warn when most rows were rejected; exit 1 (the data failed) when none was accepted.
     The outputs are written either way: ``rejects.parquet`` says why."""
     if result.rows_accepted == 0:
-        click.echo(
+        echo(
             f"Error: no row was accepted ({result.rows_in} rows in); see rejects.parquet "
             "for the reasons.",
             err=True,
         )
         sys.exit(EXIT_GATE_FAILED)
-    if result.rows_rejected * 2 > result.rows_in:
+    if result.rows_rejected * 2 > result.rows_in and verbosity() > -2:  # -qq: no warnings
         share = result.rows_rejected / result.rows_in
-        click.echo(
+        echo(
             f"warning: most rows were rejected ({result.rows_rejected} of {result.rows_in}, "
             f"{share:.0%}); see rejects.parquet for the reasons.",
             err=True,
@@ -49,18 +54,44 @@ def check_rows(result: labelprep.RunResult) -> None:
 
 
 def print_notices(notices: Sequence[str]) -> None:
-    """Print notes on stderr; their data-derived text is rendered safe (one line each)."""
+    """Print notes on stderr (not with -q); their data-derived text is rendered safe (one
+    line each)."""
+    if quiet():
+        return
     for notice in notices:
-        click.echo(f"note: {safe(notice)}", err=True)
+        echo(f"note: {safe(notice)}", err=True)
+
+
+def say(text: str) -> None:
+    """An informational line on stdout (not with -q)."""
+    if not quiet():
+        echo(text)
+
+
+def print_options(label: str, options: Mapping[str, Any]) -> None:
+    """With -v: the options, one ``name=value`` each (unset ones left out)."""
+    given = ", ".join(f"{k}={v!r}" for k, v in options.items() if v not in (None, (), [], {}))
+    detail(f"{label}: {safe(given) or '(none)'}")
+
+
+def print_run_details(summary: Mapping[str, Any]) -> None:
+    """With -v: the files a run read and the options in effect."""
+    for source in summary.get("inputs", ()):
+        shown = f" ({source['format']}, {source['rows']} rows)" if "rows" in source else ""
+        detail(f"read {safe(str(source['path']))}{shown}")
+    if "options" in summary:
+        print_options("options in effect", summary["options"])
 
 
 def print_error_line(message: str) -> None:
-    click.echo(f"Error: {safe(message)}", err=True)
+    echo(f"Error: {safe(message)}", err=True)
 
 
 def print_wrote(output_dir: str) -> None:
+    if quiet():
+        return
     names = sorted(path.name for path in Path(output_dir).iterdir())
-    click.echo(f"wrote {safe(output_dir)}/: {safe(' '.join(names))}")
+    echo(f"wrote {safe(output_dir)}/: {safe(' '.join(names))}")
 
 
 STATS_COLUMNS = (
@@ -78,6 +109,8 @@ STATS_COLUMNS = (
 
 def render_table(table: pl.DataFrame) -> str:
     """A readable terminal table of a small frame."""
+    import polars as pl
+
     with pl.Config(
         tbl_hide_dataframe_shape=True,
         tbl_hide_column_data_types=True,
@@ -93,6 +126,8 @@ def render_table(table: pl.DataFrame) -> str:
 
 def safe_strings(table: pl.DataFrame) -> pl.DataFrame:
     """Text cells rendered safe for CI logs (class and split names; a per-class table)."""
+    import polars as pl
+
     text = [name for name, dtype in table.schema.items() if dtype == pl.String]
     return table.with_columns(
         pl.Series(name, [None if v is None else safe(v) for v in table[name]], dtype=pl.String)
@@ -103,7 +138,17 @@ def safe_strings(table: pl.DataFrame) -> pl.DataFrame:
 def render_report(
     formats: dict[str, Callable[[Any], str]], fmt: str, report: Any, seconds: float
 ) -> str:
-    return format_junit(report, seconds=seconds) if fmt == "junit" else formats[fmt](report)
+    """The verdict in ``fmt``; with -q, the text format keeps only its headline and the
+    gates that failed (machine-readable formats are printed whole)."""
+    from labelprep.gate import format_junit
+
+    if fmt == "junit":
+        return format_junit(report, seconds=seconds)
+    text = formats[fmt](report)
+    if fmt == "text" and quiet():
+        lines = text.splitlines()
+        text = "\n".join(lines[:1] + [line for line in lines[1:] if line.startswith("  FAIL ")])
+    return text
 
 
 def append_summary(path: str, markdown: str) -> None:
@@ -119,12 +164,14 @@ def print_format_error(
     fmt: str, command: str, exc: BaseException, summary_file: str | None
 ) -> None:
     """A file-level error, also in the machine-readable --format (stderr says it too)."""
+    from labelprep.gate import format_error, format_summary_error
+
     exit_code = exc.exit_code if isinstance(exc, LabelprepError) else EXIT_USAGE
     if isinstance(exc, OSError):  # as the stderr message says it
         exc = LabelprepError(os_error_message(exc, writing=None))
     text = format_error(fmt, command, exc, exit_code)
     if text is not None:
-        click.echo(text)
+        echo(text)
     if summary_file:
         try:
             with open(summary_file, "a", encoding="utf-8") as handle:
@@ -139,10 +186,10 @@ def print_fit_lines(info: dict[str, Any]) -> None:
         state = "converged" if info["converged"] else "stopped at --max-iter"
         change = info.get("final_change")
         tail = "" if change is None else f" (last relative change {change:.2g})"
-        click.echo(f"{info['iterations']} iterations, {state}{tail}")
+        say(f"{info['iterations']} iterations, {state}{tail}")
     gold = info.get("gold")
     if gold is not None:
-        click.echo(
+        say(
             f"gold: {gold['items']} items, accuracy {fmt_number(gold['accuracy'])} "
             f"({gold['unmatched']} gold ids without votes)"
         )

@@ -47,7 +47,9 @@ class StoredClasses:
 
 
 def key_values(source: InputFile) -> dict[str, str]:
-    """The key-value metadata of a Parquet input (empty for other formats)."""
+    """The key-value metadata of a Parquet input or a PyArrow frame (empty for others)."""
+    if source.format == "frame":
+        return dict(source.metadata or {})
     if source.format != "parquet":
         return {}
     try:

@@ -21,18 +21,20 @@ returns a :class:`~polars.LazyFrame` whose columns are
 
 from __future__ import annotations
 
-import glob as globlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Literal
 
 import polars as pl
 
 from labelprep.config import InputFormat, Options
 from labelprep.errors import ColumnNotFoundError, ConfigError, InputError
+from labelprep.inputs.frames import frame_metadata, read_frame
 from labelprep.inputs.idtypes import id_expr, natural_id_type, run_id_type
 from labelprep.inputs.readers import ROW as _ROW
 from labelprep.inputs.readers import Read, first_line, read_text
+from labelprep.inputs.sources import FrameInput, resolve_inputs
 from labelprep.inputs.textscan import readable_path
 from labelprep.interrupts import run_interruptibly
 
@@ -41,6 +43,9 @@ ROW = _ROW  # provenance: the physical line or Parquet row (labelprep.inputs.rea
 RAW_LABEL, RAW_PROBS = "__raw_label", "__raw_probs"
 RAW_EXCLUDED, RAW_CANDIDATES = "__raw_excluded", "__raw_candidates"
 VOTES, PRE_REASON = "__votes", "__pre_reason"  # set on rows that come from vote files
+
+SourceFormat = Literal["csv", "tsv", "parquet", "jsonl", "frame"]
+"""How an input is read: a file format, or ``frame`` for an in-memory frame."""
 
 EXTENSIONS: dict[str, InputFormat] = {
     ".csv": "csv",
@@ -60,10 +65,10 @@ def raw_class_column(index: int) -> str:
 
 @dataclass(frozen=True)
 class InputFile:
-    """One input file: its path as given, format, and column names."""
+    """One input: its path as given (``<frame N>`` for a frame), format, and column names."""
 
     path: str
-    format: InputFormat
+    format: SourceFormat
     columns: tuple[str, ...]
     schema: pl.Schema
     index: int = 0
@@ -76,6 +81,8 @@ class InputFile:
     read_path: str = ""
     """Where the bytes are read: the file, or its normalised copy (see ``textscan``)."""
     raw: pl.LazyFrame | None = field(default=None, compare=False, repr=False)
+    metadata: dict[str, str] | None = field(default=None, compare=False, repr=False)
+    """An in-memory frame's key-value schema metadata (a Parquet file's is read from it)."""
 
     @property
     def types(self) -> pl.Schema:
@@ -95,54 +102,11 @@ class InputFile:
             return pl.scan_ndjson(self.read_path or self.path, infer_schema_length=None)
         if self.format == "parquet":
             return pl.scan_parquet(self.read_path or self.path)
+        if self.format == "frame" and self.raw is not None:
+            return self.raw.drop(ROW)
         if self.raw is None:
             raise InputError(f"{self.path}: the file was not opened.")
         return self.raw
-
-
-def resolve_paths(inputs: Sequence[str | Path]) -> tuple[list[str], tuple[str, ...]]:
-    """Expand globs; every plain path must exist. Order is kept; a file named again under
-    another spelling (relative/absolute, ``..``, a symlink, an overlapping glob) is read
-    once, under its first spelling, with a notice."""
-    paths: list[str] = []
-    for item in inputs:
-        text = str(item)
-        _check_name(text)
-        if globlib.has_magic(text) and not Path(text).is_file():
-            matches = sorted(globlib.glob(text, recursive=True))
-            if not matches:
-                raise InputError(f"{text}: the pattern matches no file.")
-            paths.extend(m for m in matches if not Path(m).is_dir())
-        elif not Path(text).exists():
-            raise InputError(f"{text}: no such file.")
-        elif Path(text).is_dir():
-            raise InputError(f"{text}: is a directory; give files or a glob such as '{text}/*'.")
-        else:
-            paths.append(text)
-    if not paths:
-        raise InputError("no input files were given.")
-    first: dict[Path, str] = {}
-    notices: list[str] = []
-    for path in paths:
-        real = Path(path).resolve()
-        if real not in first:
-            first[real] = path
-        elif first[real] != path:
-            notices.append(f"{path} is the same file as {first[real]}; it is read once.")
-    return list(first.values()), tuple(dict.fromkeys(notices))
-
-
-def _check_name(text: str) -> None:
-    """A file name must be text: one with bytes that are not UTF-8 cannot be carried as
-    the provenance of its rows (Arrow strings are UTF-8)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        shown = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-        raise InputError(
-            f"{shown}: the file name is not valid UTF-8; rename the file (labelprep keeps "
-            "each file's name with its rows)."
-        ) from exc
 
 
 def detect_format(path: str, override: InputFormat | None = None) -> InputFormat:
@@ -180,6 +144,22 @@ def open_input(path: str, options: Options, *, index: int = 0) -> tuple[InputFil
         raise
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise InputError(f"{path}: cannot read it as {fmt}: {first_line(exc)}") from exc
+    return _opened(path, fmt, read, options, index)
+
+
+def open_frame(
+    entry: FrameInput, options: Options, *, index: int = 0
+) -> tuple[InputFile, pl.LazyFrame]:
+    """Open an in-memory frame as a typed file (as Parquet is read)."""
+    read = read_frame(entry.frame, entry.label)
+    source, lf = _opened(entry.label, "frame", read, options, index)
+    return replace(source, metadata=frame_metadata(entry.frame)), lf
+
+
+def _opened(
+    path: str, fmt: SourceFormat, read: Read, options: Options, index: int
+) -> tuple[InputFile, pl.LazyFrame]:
+    """An input as read: the id column checked and its natural type found."""
     if options.id_from_row:
         read = _row_ids(path, read, options.columns.id)
     columns = tuple(read.schema.names())
@@ -187,7 +167,10 @@ def open_input(path: str, options: Options, *, index: int = 0) -> tuple[InputFil
         raise ColumnNotFoundError.from_missing_and_available(
             options.columns.id, columns, source=path, role="id"
         )
-    id_type, note = natural_id_type(path, fmt, read, options.columns.id)
+    # A frame is typed as a Parquet file is, and its ids are read the same way.
+    id_type, note = natural_id_type(
+        path, "parquet" if fmt == "frame" else fmt, read, options.columns.id
+    )
     source = InputFile(
         path,
         fmt,
@@ -217,11 +200,17 @@ def _row_ids(path: str, read: Read, name: str) -> Read:
 
 
 def open_inputs(
-    inputs: Sequence[str | Path], options: Options
+    inputs: Sequence[object], options: Options
 ) -> tuple[list[tuple[InputFile, pl.LazyFrame]], tuple[str, ...]]:
-    """Open every input once; the ids get one type across the run. Returns notices."""
-    paths, notices = resolve_paths(inputs)
-    opened = [open_input(p, options, index=i) for i, p in enumerate(paths)]
+    """Open every input once (files, globs and in-memory frames); the ids get one type
+    across the run. Returns notices."""
+    entries, notices = resolve_inputs(inputs)
+    opened = [
+        open_frame(entry, options, index=i)
+        if isinstance(entry, FrameInput)
+        else open_input(entry, options, index=i)
+        for i, entry in enumerate(entries)
+    ]
     id_type, id_notices = run_id_type([source for source, _ in opened])
     opened = [(replace(source, id_dtype=id_type), lf) for source, lf in opened]
     return opened, (*notices, *id_notices)
@@ -252,6 +241,7 @@ def canonical_frame(
     """Project one file onto the canonical columns described in the module docstring."""
     cols = options.columns
     schema = source.schema
+    check_scalar_columns(source, {"label": cols.label, "split": cols.split})
 
     def raw(name: str) -> pl.Expr:
         return pl.col(name) if name in schema else pl.lit(None)
@@ -283,6 +273,23 @@ def canonical_frame(
         exprs.append(pl.col(cols.split).cast(pl.String).alias("split"))
     exprs.extend(pl.col(name) for name in options.keep)
     return lf.select(exprs)
+
+
+def check_scalar_columns(source: InputFile, roles: dict[str, str]) -> None:
+    """A label or split column holds one value per row, not lists or structs (a list of
+    possible classes belongs in the candidates column)."""
+    for role, name in roles.items():
+        dtype = source.schema.get(name)
+        if dtype is not None and dtype.is_nested():
+            raise InputError(
+                f"{source.path}: the {role} column {name!r} holds {dtype} values; a {role} "
+                "is one value per row (text or a number)"
+                + (
+                    ", and a list of possible classes goes in the candidates column."
+                    if role == "label"
+                    else "."
+                )
+            )
 
 
 def check_keep_columns(source: InputFile, keep: Sequence[str]) -> None:

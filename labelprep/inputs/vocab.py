@@ -267,7 +267,7 @@ def _numeric_list(dtype: pl.DataType) -> bool:
 def _probability_lists(source: InputFile, options: Options) -> list[str]:
     """List columns of numbers (no other role) whose first rows look like probability rows
     (values in [0, 1] summing to 1): candidates for ``--probs-column``."""
-    if source.format not in ("parquet", "jsonl"):
+    if source.format not in ("parquet", "jsonl", "frame"):
         return []
     lists = [
         name
