@@ -1,12 +1,9 @@
 """The public API: each function mirrors one command of the command line.
 
-``run``, ``class_stats`` (``labelprep stats``) and ``aggregate`` (``validate`` and
-``compare`` live in :mod:`labelprep.checks`, ``report`` in :mod:`labelprep.reporting.rerender`).
-Each resolves its inputs and options and hands them to :mod:`labelprep.pipeline`.
-
-Inputs are paths, globs or in-memory frames (:mod:`labelprep.inputs.frames`), and every
-option is a typed keyword parameter (:mod:`labelprep.parameters`).
-"""
+``run``, ``class_stats`` and ``aggregate`` (``validate``, ``compare``: :mod:`labelprep.checks`;
+``report``: :mod:`labelprep.reporting.rerender`) resolve their inputs (paths, globs or frames,
+:mod:`labelprep.inputs.frames`) and typed options (:mod:`labelprep.parameters`) for
+:mod:`labelprep.pipeline`, or for :mod:`labelprep.engine` on a Dask cluster."""
 
 from __future__ import annotations
 
@@ -26,6 +23,7 @@ from labelprep.config import (
     PartialMode,
 )
 from labelprep.engine import Engine, EngineName
+from labelprep.engine.cluster_votes import on_cluster
 from labelprep.outputs import atomic_directory
 from labelprep.parameters import (
     AGGREGATE_OPTIONS,
@@ -132,6 +130,7 @@ def run(
     votes = vote_settings(layout, missing, duplicates)
     paths, options = resolve_run_inputs(inputs, config=config, settings=given(locals()))
     on = Engine(engine, scheduler, workers)
+    votes = on_cluster(votes, options, on)
     return run_prepared(prepare(paths, options, votes=votes, passes=on.local), output_dir, on)
 
 
@@ -396,5 +395,6 @@ def aggregate(
     )
     paths, options = resolve_run_inputs(votes, config=config, settings=given(locals()))
     on = Engine(engine, scheduler, workers)
+    settings_ = on_cluster(settings_, options, on)
     prepared = prepare(paths, options, votes=settings_, only_votes=True, passes=on.local)
     return run_prepared(prepared, output_dir, on)

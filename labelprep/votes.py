@@ -17,7 +17,7 @@ states votes in / used / rejected.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -64,6 +64,12 @@ from labelprep.vote_fit import annotator_columns, fit_summary, method_params, sp
 
 DuplicatePolicy = Literal["keep", "first", "reject"]
 VoteLayout = Literal["long", "wide"]
+VoteFit = Callable[
+    [pl.DataFrame, EncodedVotes, pl.DataFrame, list[str], Sequence[str]],
+    "AggregationResult | None",
+]
+"""``fit(votes, encoded, items, annotators, classes)``: the checked votes, their codes,
+items and annotators as :func:`aggregate_files` has them -> the method's result, or None."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,9 @@ class VoteSettings:
     duplicates: DuplicatePolicy = "keep"
     gold: str | None = None
     """A file of (id, label) pairs whose answers are known (see :mod:`labelprep.gold`)."""
+    fit: VoteFit | None = field(default=None, compare=False, repr=False)
+    """Where the model is fitted instead of here (the Dask engine's cluster); it returns
+    None to leave the fit here. Used without gold only."""
 
     def __post_init__(self) -> None:
         if self.duplicates not in ("keep", "first", "reject"):
@@ -246,9 +255,13 @@ def aggregate_files(
     gold = None
     if settings.gold is not None:
         gold = read_gold(settings.gold, items.get_column("id"), index_of)
-    result = get_method(settings.method, **params).fit_predict_proba(
-        encoded, None if gold is None else gold.codes
-    )
+    result = None
+    if settings.fit is not None and gold is None:
+        result = settings.fit(votes, encoded, items, annotators, classes)
+    if result is None:
+        result = get_method(settings.method, **params).fit_predict_proba(
+            encoded, None if gold is None else gold.codes
+        )
     agreement = AgreementStats.compute(encoded, result.proba)
     return AggregatedVotes(
         canonical=_canonical(items, result, votes, encoded),

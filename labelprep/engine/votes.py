@@ -22,7 +22,7 @@ its id, and aggregated where they meet.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -200,6 +200,9 @@ class DistributedFit:
     log_likelihood: tuple[float, ...] = ()
     class_prior: FloatArray | None = None
     confusion: FloatArray | None = None
+    final_change: float | None = None
+    annotators: tuple[str, ...] = ()
+    """The annotators of ``confusion``'s rows, in its order."""
 
 
 def aggregate_votes(
@@ -237,7 +240,8 @@ def aggregate_votes(
         return DistributedFit(pl.concat(tables))
     if method != "dawid-skene":
         raise NotImplementedError(f"{method} does not run distributed yet")
-    return _dawid_skene(client, parts, max_iter, tol)
+    fit = _dawid_skene(client, parts, max_iter, tol)
+    return replace(fit, annotators=tuple(annotators.to_list()))
 
 
 def _piece(pieces: Sequence[pl.DataFrame], index: int) -> pl.DataFrame:
@@ -263,4 +267,5 @@ def _dawid_skene(client: Any, parts: list[Any], max_iter: int, tol: float) -> Di
         log_likelihood=tuple(trace.history),
         class_prior=prior,
         confusion=confusion,
+        final_change=trace.final_change,
     )
