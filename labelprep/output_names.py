@@ -63,22 +63,31 @@ def foreign_entries(folder: Path) -> str:
 
 
 def _is_output_file(path: Path, recorded: dict[str, tuple[int, str]]) -> bool:
-    if path.name in PART_DIRS and path.is_dir() and not path.is_symlink():
-        return is_part_dir(path)
-    if path.name == SPLITS_DIR and path.is_dir() and not path.is_symlink():
-        return is_splits_dir(path) and all(
-            _is_recorded(entry, f"{SPLITS_DIR}/{entry.name}", recorded, by_hash=False)
-            for entry in path.iterdir()
-        )
+    if path.is_dir() and not path.is_symlink():
+        return _is_output_dir(path, recorded)
     if path.name not in OUTPUT_FILES or not path.is_file() or path.is_symlink():
         return False
     return path.name not in RECORDED_ONLY or _is_recorded(path, path.name, recorded)
 
 
+def _is_output_dir(path: Path, recorded: dict[str, tuple[int, str]]) -> bool:
+    """A folder of part or split files, every one listed in the manifest with its size."""
+    if path.name in PART_DIRS:
+        shaped = is_part_dir(path)
+    elif path.name == SPLITS_DIR:
+        shaped = is_splits_dir(path)
+    else:
+        return False
+    return shaped and all(
+        _is_recorded(entry, f"{path.name}/{entry.name}", recorded, by_hash=False)
+        for entry in path.iterdir()
+    )
+
+
 RECORDED_ONLY = frozenset({DATASET_CARD})
 """Output names as common as a user's own file (a ``README.md``): such a file is
 labelprep's only when its manifest lists it with the same size and sha256 (as the files of
-:data:`SPLITS_DIR` must be listed with the same size)."""
+:data:`SPLITS_DIR` and :data:`PART_DIRS` must be listed with the same size)."""
 
 
 def recorded_outputs(manifest: Path) -> dict[str, tuple[int, str]]:

@@ -21,7 +21,7 @@ import labelprep
 from labelprep.api import resolve_run_inputs
 from labelprep.engine import Engine, dask_run
 from labelprep.engine.split import group_ranges
-from labelprep.errors import ConfigError
+from labelprep.errors import ConfigError, OutputError
 from labelprep.pipeline import inspect, prepare
 
 CLASSES = ["c1", "c2", "c3"]
@@ -161,6 +161,18 @@ def test_parts_carry_the_schema_and_metadata_and_are_in_the_manifest(
     # a second run replaces the first (a directory of parts is labelprep's own)
     run_dask(inputs, tmp_path / "dask", dask_cluster.scheduler_address, classes=CLASSES)
     assert not (tmp_path / "dask" / ".parts-tmp").exists()
+
+
+def test_a_part_file_the_manifest_does_not_list_is_never_replaced(
+    inputs: list[Path], dask_cluster: Any, tmp_path: Path
+) -> None:
+    out = tmp_path / "dask"
+    run_dask(inputs, out, dask_cluster.scheduler_address, classes=CLASSES)
+    users = out / "targets" / "part-99999.parquet"
+    users.write_bytes((out / "targets" / "part-00000.parquet").read_bytes())
+    with pytest.raises(OutputError, match="did not write: targets"):
+        run_dask(inputs, out, dask_cluster.scheduler_address, classes=CLASSES)
+    assert users.is_file()
 
 
 def test_partial_prior_matches_the_local_engine(
