@@ -24,7 +24,7 @@ from labelprep.config import (
 )
 from labelprep.engine import Engine, EngineName
 from labelprep.engine.cluster_votes import on_cluster
-from labelprep.outputs import atomic_directory
+from labelprep.outdir import atomic_directory, output_location
 from labelprep.parameters import (
     AGGREGATE_OPTIONS,
     READ_OPTIONS,
@@ -151,7 +151,7 @@ def run_prepared(
     inputs = [source.path for source in prepared.sources if source.format != "frame"]
     with atomic_directory(output_dir, inputs=inputs) as staging:
         result = execute(prepared, staging)
-    return replace(result, output_dir=Path(output_dir))
+    return replace(result, output_dir=output_location(output_dir))
 
 
 @overload

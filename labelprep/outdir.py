@@ -19,6 +19,9 @@
   directories it created. A staging directory left by a killed run (its pid is no
   longer running) is removed by the next run into the same place; nothing else is.
 * Directories and files are created with the permissions the umask gives.
+* ``DIR`` may be an object-store URL (``s3://bucket/out``): the same rule, the output
+  built locally and uploaded with its manifest last (:mod:`labelprep.remote_output`
+  says what that guarantees: a store has no rename).
 """
 
 from __future__ import annotations
@@ -58,6 +61,8 @@ from labelprep.output_names import (
     is_split_file,
     is_splits_dir,
 )
+from labelprep.remote_output import listing, output_location, remote_directory
+from labelprep.stores import is_url
 
 __all__ = [
     "ANNOTATORS",
@@ -83,6 +88,8 @@ __all__ = [
     "is_part_dir",
     "is_split_file",
     "is_splits_dir",
+    "listing",
+    "output_location",
     "output_path",
     "remove_stale_staging",
 ]
@@ -102,6 +109,10 @@ def atomic_directory(out_dir: str | Path, *, inputs: Sequence[str | Path] = ()) 
     and an :class:`OSError` becomes an :class:`~labelprep.errors.OutputError` (writing)
     or :class:`~labelprep.errors.InputError` (reading) naming the path.
     """
+    if is_url(os.fspath(out_dir)):
+        with _remote(os.fspath(out_dir), inputs) as folder:
+            yield folder
+        return
     final = output_path(out_dir)
     check_replaceable(final)
     check_inputs_outside(final, inputs)
@@ -127,6 +138,21 @@ def atomic_directory(out_dir: str | Path, *, inputs: Sequence[str | Path] = ()) 
             # name the file as the user knows it, not its staging copy
             raise OutputError(str(exc).replace(str(staging), str(final))) from exc
         raise
+
+
+@contextmanager
+def _remote(url: str, inputs: Sequence[str | Path]) -> Iterator[Path]:
+    """:func:`atomic_directory` for a prefix in an object store (built locally, then
+    uploaded: :mod:`labelprep.remote_output`)."""
+    with remote_directory(url, inputs=inputs) as staging:
+        try:
+            yield staging
+        except OSError as exc:
+            raise _os_error(exc, staging, None) from exc
+        except OutputError as exc:
+            if str(staging) not in str(exc):
+                raise
+            raise OutputError(str(exc).replace(str(staging), url)) from exc
 
 
 def output_path(out_dir: str | Path) -> Path:

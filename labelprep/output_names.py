@@ -93,9 +93,15 @@ labelprep's only when its manifest lists it with the same size and sha256 (as th
 def recorded_outputs(manifest: Path) -> dict[str, tuple[int, str]]:
     """The outputs a manifest lists (paths relative to its folder): size and sha256."""
     try:
-        entries = json.loads(manifest.read_text(encoding="utf-8")).get("outputs")
-    except (OSError, ValueError, AttributeError):
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
         return {}
+    return recorded_in(data)
+
+
+def recorded_in(data: object) -> dict[str, tuple[int, str]]:
+    """The outputs a parsed manifest lists: path, size and sha256."""
+    entries = data.get("outputs") if isinstance(data, dict) else None
     if not isinstance(entries, list):
         return {}
     return {
@@ -142,4 +148,21 @@ def is_marked_manifest(path: Path) -> bool:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
+    return is_marked(data)
+
+
+def is_marked(data: object) -> bool:
+    """True for a parsed manifest that labelprep wrote (it carries :data:`MARKER_KEY`)."""
     return isinstance(data, dict) and isinstance(data.get(MARKER_KEY), int)
+
+
+def is_output_object(relative: str) -> bool:
+    """True for a name an output directory may hold, relative to it: an output file, or a
+    part (``targets/part-00000.parquet``) or split file (``splits/train.parquet``) in its
+    folder (:func:`labelprep.remote_output.foreign_objects` adds the manifest's word)."""
+    folder, _, name = relative.rpartition("/")
+    if not folder:
+        return name in OUTPUT_FILES
+    if folder in PART_DIRS:
+        return PART_FILE.fullmatch(name) is not None
+    return folder == SPLITS_DIR and is_split_file(name)

@@ -21,6 +21,7 @@ from typing import Any
 
 import polars as pl
 
+from labelprep import remote_output
 from labelprep.errors import ConfigError, InputError, OutputError, display_path
 from labelprep.outdir import (
     ANNOTATORS,
@@ -36,6 +37,7 @@ from labelprep.outdir import (
     TARGETS,
     atomic_directory,
 )
+from labelprep.stores import is_url, open_binary
 
 __all__ = [
     "ANNOTATORS",
@@ -152,7 +154,7 @@ def _write_failure(path: Path, exc: BaseException | None) -> str:
 def sha256_file(path: str | Path, stop: threading.Event | None = None) -> str:
     """Hex sha256 of a file, read in chunks (given up, returning "", once ``stop`` is set)."""
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
+    with open_binary(path) as handle:  # a file, or an input's object in a store
         while chunk := handle.read(_CHUNK):
             if stop is not None and stop.is_set():
                 return ""
@@ -257,7 +259,9 @@ def _hf_dtype(dtype: pl.DataType) -> str:
 
 
 def read_manifest(out_dir: str | Path) -> dict[str, Any]:
-    """The manifest of a run's output directory."""
+    """The manifest of a run's output directory (or output prefix in an object store)."""
+    if is_url(os.fspath(out_dir)):
+        return remote_output.read_manifest(os.fspath(out_dir))
     if not Path(out_dir).is_dir():
         raise ConfigError(f"{out_dir}: no such directory.")
     path = Path(out_dir) / MANIFEST

@@ -39,6 +39,7 @@ from labelprep.outputs import (
     sha256_file,
     write_json,
 )
+from labelprep.remote_output import read_output as read_remote_output
 from labelprep.row_checks import row_sum
 from labelprep.stats import row_summary
 from labelprep.targets import accepted, build_targets
@@ -148,6 +149,16 @@ class HeldOutputs:
         )
 
 
+def read_output(folder: Path | str, name: str) -> pl.DataFrame:
+    """An output of a finished run: a local file (or its parts), or an object store's."""
+    if isinstance(folder, str):
+        found = read_remote_output(folder, name)
+        if found is None:
+            raise ConfigError(f"{folder}: no {name} (nor its parts).")
+        return found
+    return pl.read_parquet(output_path(folder, name))
+
+
 def output_path(folder: Path, name: str) -> Path:
     """An output file, or the glob of its parts (``targets/*.parquet``: the Dask engine)."""
     path = folder / name
@@ -163,7 +174,8 @@ class RunResult:
     time they are asked for.
     """
 
-    output_dir: Path | None
+    output_dir: Path | str | None
+    """The output directory, or the URL of an output prefix in an object store."""
     classes: tuple[str, ...]
     rows_in: int
     rows_accepted: int
@@ -175,7 +187,7 @@ class RunResult:
     held: HeldOutputs | None = field(default=None, repr=False, compare=False)
     """The outputs of a run with ``output_dir=None``."""
 
-    def _folder(self) -> Path:
+    def _folder(self) -> Path | str:
         if self.output_dir is None:
             raise ConfigError(
                 "this result holds no outputs (only counts and statistics); run with "
@@ -186,20 +198,12 @@ class RunResult:
     @property
     def targets(self) -> pl.DataFrame:
         """``targets.parquet``: one row per accepted item."""
-        return (
-            self.held.targets
-            if self.held
-            else pl.read_parquet(output_path(self._folder(), TARGETS))
-        )
+        return self.held.targets if self.held else read_output(self._folder(), TARGETS)
 
     @property
     def rejects(self) -> pl.DataFrame:
         """``rejects.parquet``: one row per rejected input row, with its reason."""
-        return (
-            self.held.rejects
-            if self.held
-            else pl.read_parquet(output_path(self._folder(), REJECTS))
-        )
+        return self.held.rejects if self.held else read_output(self._folder(), REJECTS)
 
     @property
     def manifest(self) -> dict[str, Any]:
@@ -211,7 +215,10 @@ class RunResult:
         """``annotators.parquet`` of a vote run (None when the run read no votes)."""
         if self.held is not None:
             return self.held.annotators
-        path = self._folder() / ANNOTATORS
+        folder = self._folder()
+        if isinstance(folder, str):
+            return read_remote_output(folder, ANNOTATORS)
+        path = folder / ANNOTATORS
         return pl.read_parquet(path) if path.is_file() else None
 
     def totals(self) -> RowTotals:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -21,6 +20,7 @@ from labelprep.errors import (
     OutputError,
     os_error_message,
 )
+from labelprep.outdir import listing
 
 if TYPE_CHECKING:
     import polars as pl
@@ -90,7 +90,7 @@ def print_error_line(message: str) -> None:
 def print_wrote(output_dir: str) -> None:
     if quiet():
         return
-    names = sorted(path.name for path in Path(output_dir).iterdir())
+    names = listing(output_dir)  # a folder, or an object store's prefix
     echo(f"wrote {safe(output_dir)}/: {safe(' '.join(names))}")
 
 

@@ -50,6 +50,7 @@ from labelprep.engine.tasks import (
     repeated_hashes,
 )
 from labelprep.errors import ConfigError
+from labelprep.outdir import output_location
 from labelprep.outputs import (
     ANNOTATORS,
     CLASS_STATS,
@@ -63,6 +64,7 @@ from labelprep.prior import estimate_prior
 from labelprep.rejects import REJECT_COLUMNS
 from labelprep.results import class_statistics, result_of, scheme_weights
 from labelprep.stats import RowCounts
+from labelprep.stores import join, polars_options
 from labelprep.summary import HeldOutputs, RunResult, write_manifest
 
 PART_DIRS = ("targets", "rejects")
@@ -203,7 +205,7 @@ def run(prepared: Prepared, output_dir: str | Path | None, engine: Engine) -> Ru
     inputs = [s.path for s in prepared.sources if s.format != "frame"]
     with connect(engine) as client, atomic_directory(output_dir, inputs=inputs) as staging:
         result = Driver(client, prepared, engine).execute(staging)
-    return replace(result, output_dir=Path(output_dir))
+    return replace(result, output_dir=output_location(output_dir))
 
 
 def inspect(
@@ -223,7 +225,13 @@ def run_with_samples(
 ) -> tuple[RunResult, pl.DataFrame]:
     """:func:`run`, and the first rejected rows of each reason (``validate -o DIR``)."""
     result = run(prepared, output_dir, engine)
-    rejects = pl.scan_parquet(Path(output_dir) / "rejects" / "*.parquet")
+    where = output_location(output_dir)
+    if isinstance(where, str):  # an object store's prefix
+        rejects = pl.scan_parquet(
+            join(where, "rejects", "*.parquet"), storage_options=polars_options(where)
+        )
+    else:
+        rejects = pl.scan_parquet(where / "rejects" / "*.parquet")
     first = rejects.group_by("reason", maintain_order=True).head(samples_per_reason)
     return result, first.select(REJECT_COLUMNS).collect()
 

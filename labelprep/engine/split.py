@@ -14,11 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import polars as pl
-import pyarrow.parquet as pq
 
 from labelprep.errors import InputError
 from labelprep.inputs.ingest import InputFile
 from labelprep.pipeline import Prepared
+from labelprep.stores import parquet_metadata
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ def _ranges(source: InputFile | None, rows_per_task: int) -> list[tuple[int, int
     if source is None or source.format != "parquet":
         return [(0, None)]
     try:
-        meta = pq.ParquetFile(source.read_path or source.path).metadata
+        meta = parquet_metadata(source.read_path or source.path)
     except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
         raise InputError(f"{source.path}: cannot read its Parquet metadata: {exc}") from exc
     groups = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]

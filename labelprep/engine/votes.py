@@ -34,6 +34,7 @@ from labelprep.aggregation._encoded import FloatArray, vote_shares
 from labelprep.aggregation.dawid_skene import _EPS  # the model's smoothing, kept in step
 from labelprep.engine.cluster import gather
 from labelprep.inputs.ingest import collect_all
+from labelprep.stores import is_url, polars_options
 
 SEED = 0x707E5
 LOCAL_METHODS = ("shares", "majority")
@@ -52,18 +53,26 @@ class Partition:
         return self.votes.annotator * self.votes.n_classes + self.votes.label
 
 
-def _read(path: str) -> pl.LazyFrame:
-    return pl.scan_parquet(path) if path.endswith(".parquet") else pl.scan_csv(path)
+def _read(path: str, storage: dict[str, str] | None = None) -> pl.LazyFrame:
+    if path.endswith(".parquet"):
+        return pl.scan_parquet(path, storage_options=storage, glob=not is_url(path))
+    return pl.scan_csv(path, storage_options=storage)
 
 
 def split_votes(
-    path: str, index_of: dict[str, int], partitions: int, columns: tuple[str, str, str]
+    path: str,
+    index_of: dict[str, int],
+    partitions: int,
+    columns: tuple[str, str, str],
+    storage: dict[str, str] | None = None,
 ) -> list[pl.DataFrame]:
     """One vote file's valid votes (``id``, ``annotator``, ``label`` code), split by the
-    hash of the id into ``partitions`` pieces (the map of the shuffle)."""
+    hash of the id into ``partitions`` pieces (the map of the shuffle). A file in an
+    object store is read with the ``storage`` options the driver gave (its credentials:
+    :func:`labelprep.stores.polars_options`)."""
     id_col, annotator, label = columns
     votes = (
-        _read(path)
+        _read(path, storage)
         .select(
             pl.col(id_col).cast(pl.String).alias("id"),
             pl.col(annotator).cast(pl.String).alias("annotator"),
@@ -221,7 +230,8 @@ def aggregate_votes(
     by partition."""
     index_of = {name: i for i, name in enumerate(classes)}
     maps = [
-        client.submit(split_votes, str(p), index_of, partitions, columns, pure=False) for p in paths
+        client.submit(split_votes, str(p), index_of, partitions, columns, _storage(p), pure=False)
+        for p in paths
     ]
     per_file = gather(client, [client.submit(annotators_of, m, pure=False) for m in maps])
     annotators = pl.concat(per_file).unique(maintain_order=True)
@@ -242,6 +252,10 @@ def aggregate_votes(
         raise NotImplementedError(f"{method} does not run distributed yet")
     fit = _dawid_skene(client, parts, max_iter, tol)
     return replace(fit, annotators=tuple(annotators.to_list()))
+
+
+def _storage(path: object) -> dict[str, str] | None:
+    return polars_options(str(path)) if is_url(str(path)) else None
 
 
 def _piece(pieces: Sequence[pl.DataFrame], index: int) -> pl.DataFrame:

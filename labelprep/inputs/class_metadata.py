@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from labelprep.config import Options
 from labelprep.errors import VocabularyError
 from labelprep.inputs.ingest import InputFile
+from labelprep.stores import parquet_schema
 
 OWN_KEY, HF_KEY, COUNT_KEY = "labelprep.classes", "huggingface", "n_classes"
 MAX_CLASSES = 10_000
@@ -53,7 +53,7 @@ def key_values(source: InputFile) -> dict[str, str]:
     if source.format != "parquet":
         return {}
     try:
-        stored = pq.read_schema(source.path).metadata or {}
+        stored = parquet_schema(source.path).metadata or {}
     except (OSError, pa.ArrowException):
         return {}  # the reader reports unreadable files
     return {k.decode("utf-8", "replace"): v.decode("utf-8", "replace") for k, v in stored.items()}

@@ -34,9 +34,11 @@ from labelprep.inputs.frames import frame_metadata, read_frame
 from labelprep.inputs.idtypes import id_expr, natural_id_type, run_id_type
 from labelprep.inputs.readers import ROW as _ROW
 from labelprep.inputs.readers import Read, first_line, read_text
+from labelprep.inputs.remote import read_remote, scan_parquet
 from labelprep.inputs.sources import FrameInput, resolve_inputs
 from labelprep.inputs.textscan import readable_path
 from labelprep.interrupts import run_interruptibly
+from labelprep.stores import is_url
 
 SOURCE, FILE = "__source", "__file"
 ROW = _ROW  # provenance: the physical line or Parquet row (labelprep.inputs.readers)
@@ -101,7 +103,7 @@ class InputFile:
         if self.format == "jsonl":
             return pl.scan_ndjson(self.read_path or self.path, infer_schema_length=None)
         if self.format == "parquet":
-            return pl.scan_parquet(self.read_path or self.path)
+            return scan_parquet(self.read_path or self.path)
         if self.format == "frame" and self.raw is not None:
             return self.raw.drop(ROW)
         if self.raw is None:
@@ -124,6 +126,8 @@ def detect_format(path: str, override: InputFormat | None = None) -> InputFormat
 
 
 def _read(path: str, fmt: InputFormat, options: Options) -> Read:
+    if is_url(path):
+        return read_remote(path, fmt, options)
     if fmt == "parquet":
         read_path = readable_path(path)
         lf = pl.scan_parquet(read_path, row_index_name=ROW, row_index_offset=1)

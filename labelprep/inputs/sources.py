@@ -1,5 +1,10 @@
 """Which inputs a run reads: paths and globs expanded into files, and in-memory frames,
-each read once, in the order given (:func:`resolve_inputs`)."""
+each read once, in the order given (:func:`resolve_inputs`).
+
+An object-store URL (``s3://bucket/votes/*.parquet``, :mod:`labelprep.stores`) is
+expanded by its store (fsspec's glob) and checked there; it is never taken for a local
+path.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from pathlib import Path
 
 from labelprep.errors import InputError
 from labelprep.inputs.frames import frame_label, is_frame
+from labelprep.stores import filesystem, is_url, split_url, translated
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,8 @@ def _read_once(
         key: object
         if isinstance(entry, FrameInput):
             key, name, kind = id(entry.frame), entry.label, "frame"
+        elif is_url(entry):
+            key, name, kind = split_url(entry), entry, "object"
         else:
             key, name, kind = Path(entry).resolve(), entry, "file"
         if key not in first:
@@ -66,6 +74,8 @@ def _read_once(
 def _expand(text: str) -> list[str]:
     """The files one input names: itself, or the files its glob matches."""
     _check_name(text)
+    if is_url(text):
+        return _expand_url(text)
     if globlib.has_magic(text) and not Path(text).is_file():
         matches = sorted(globlib.glob(text, recursive=True))
         if not matches:
@@ -76,6 +86,29 @@ def _expand(text: str) -> list[str]:
     if Path(text).is_dir():
         raise InputError(f"{text}: is a directory; give files or a glob such as '{text}/*'.")
     return [text]
+
+
+def _expand_url(url: str) -> list[str]:
+    """The objects one URL names: itself, or the objects its glob matches (in name order,
+    under the URL's own scheme)."""
+    fs, path = filesystem(url)
+    scheme = url.split("://", 1)[0]
+    with translated(url):
+        if globlib.has_magic(path):
+            found = fs.glob(path, detail=True)
+            matches = sorted(k for k, info in found.items() if info.get("type") != "directory")
+            if not matches:
+                bucket = path.split("/", 1)[0]
+                why = "no such bucket" if not fs.exists(bucket) else "the pattern matches no object"
+                raise InputError(f"{url}: {why}.")
+            return [f"{scheme}://{m}" for m in matches]
+        kind = fs.info(path).get("type")
+    if kind == "directory":
+        raise InputError(
+            f"{url}: is a folder (a prefix), not an object; give objects or a glob such as "
+            f"'{url.rstrip('/')}/*.parquet'."
+        )
+    return [url]
 
 
 def _check_name(text: str) -> None:
