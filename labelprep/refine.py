@@ -13,7 +13,10 @@ prediction keep their target and are counted; a row whose mask and prediction sh
 mass is rejected (``no_overlap``). Prediction rows are checked like any probabilities
 (:mod:`labelprep.predictions`); a valid prediction for an id the run does not have is
 rejected (``unknown_id``); both reasons are in :data:`labelprep.targets.STEP_REASONS`.
-The result is a new output directory with the run's contract.
+The result is a new output directory with the run's contract. The run's targets are its
+``targets.parquet`` or, for a run on the Dask engine, the part files of ``targets/`` read in
+name order (:mod:`labelprep.run_targets`): the same rows, so the same refined outputs; a
+rejected row then names its part file and its row there.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ from labelprep.refine_stats import (
     write_refine_manifest,
 )
 from labelprep.rejects import REJECT_COLUMNS
+from labelprep.run_targets import RunTargets, read_run_targets
 from labelprep.schema import rejects_schema, targets_schema
 
 Floats = npt.NDArray[np.float64]
@@ -194,6 +198,8 @@ class _Run:
     classes: tuple[str, ...]
     targets: pl.DataFrame
     stats: pl.DataFrame
+    read: RunTargets
+    """Where ``targets`` came from: ``targets.parquet`` or the part files."""
 
     @property
     def options(self) -> dict[str, Any]:
@@ -203,8 +209,9 @@ class _Run:
 
 def _read_run(folder: Path) -> _Run:
     manifest = read_manifest(folder)
+    read = read_run_targets(folder)
+    targets = read.frame
     try:
-        targets = pl.read_parquet(folder / TARGETS)
         stats = pl.read_parquet(folder / CLASS_STATS)
     except (OSError, pl.exceptions.PolarsError) as exc:
         raise InputError(f"{folder}: cannot read the run's outputs: {exc}") from exc
@@ -217,7 +224,7 @@ def _read_run(folder: Path) -> _Run:
             f"{folder}: the run used label smoothing, so its masks are the classes not "
             "excluded rather than the candidates; run again without --smoothing to refine."
         )
-    return _Run(folder, manifest, classes, targets, stats)
+    return _Run(folder, manifest, classes, targets, stats, read)
 
 
 def _write(
@@ -280,8 +287,10 @@ def _by_status(status: npt.NDArray[np.int8]) -> dict[str, int]:
 
 
 def _inputs(run: _Run, preds: Predictions) -> list[dict[str, Any]]:
+    """The run's targets file (or each of its part files), then the predictions."""
+    files = zip(run.read.files, run.read.rows, strict=True)
     return [
-        {"path": str(run.path / TARGETS), "format": "parquet", "rows": run.targets.height},
+        *({"path": str(path), "format": "parquet", "rows": rows} for path, rows in files),
         {"path": preds.path, "rows": preds.rows_in},
     ]
 
@@ -329,14 +338,15 @@ def _with_sample_weight(targets: pl.DataFrame, stats: pl.DataFrame, scheme: Any)
 def _rejects(run: _Run, preds: Predictions, status: npt.NDArray[np.int8]) -> pl.DataFrame:
     """Rows of the run with no overlap, predictions for unknown ids, and the predictions'
     own rejects, in the columns of ``rejects.parquet``."""
-    source = str(run.path / TARGETS)
-    lost = run.targets.with_row_index("row", offset=1).filter(pl.Series(status == NO_OVERLAP))
+    at = run.read.locate(np.flatnonzero(status == NO_OVERLAP))
+    at = at.rename({"source": "__source", "row": "__row"})  # beside the targets' own columns
+    lost = pl.concat([run.targets.filter(pl.Series(status == NO_OVERLAP)), at], how="horizontal")
     candidates = pl.Series(list(run.classes)).implode()
     allowed = pl.col("mask").arr.to_list().list.eval(pl.element().arg_true())
     names = pl.lit(candidates).list.gather(allowed).list.join("|")
     no_overlap = lost.select(
-        pl.lit(source).alias("source"),
-        pl.col("row").cast(pl.Int64),
+        pl.col("__source").alias("source"),
+        pl.col("__row").alias("row"),
         pl.col("id").cast(pl.String),
         pl.lit("no_overlap").alias("reason"),
         pl.lit("mask").alias("column"),

@@ -202,11 +202,14 @@ def refine_counts(
 
 
 def write_refine_manifest(folder: Path, run_dir: Path, summary: dict[str, Any]) -> None:
-    """``manifest.json`` of a refine step: the run and the predictions as inputs (sha256),
-    the options, the row counts and the ``refine`` counts, the outputs."""
+    """``manifest.json`` of a refine step: the run's targets file (or each of its part
+    files) and the predictions as inputs (sha256), the options, the row counts and the
+    ``refine`` counts, the outputs."""
+    entries = summary["inputs"]
+    roles = ["run"] * (len(entries) - 1) + ["predictions"]
     inputs = [
         {**entry, "role": role, "sha256": sha256_file(entry["path"])}
-        for entry, role in zip(summary["inputs"], ("run", "predictions"), strict=True)
+        for entry, role in zip(entries, roles, strict=True)
     ]
     manifest = {
         "labelprep_version": __version__,

@@ -21,7 +21,7 @@ import labelprep
 from labelprep.api import resolve_run_inputs
 from labelprep.engine import Engine, dask_run
 from labelprep.engine.split import group_ranges
-from labelprep.errors import ConfigError, OutputError
+from labelprep.errors import ConfigError, InputError, OutputError
 from labelprep.pipeline import inspect, prepare
 
 CLASSES = ["c1", "c2", "c3"]
@@ -279,12 +279,61 @@ def test_a_scheduler_that_cannot_be_reached_is_a_clear_error(
     assert not (tmp_path / "out").exists()
 
 
-def test_what_the_engine_does_not_do_yet_is_refused_before_it_runs(
-    inputs: list[Path], tmp_path: Path
+def test_split_files_without_a_split_column_are_refused_before_it_runs(tmp_path: Path) -> None:
+    plain = tmp_path / "plain.csv"
+    plain.write_text("id,label\n1,c1\n")
+    settings = {"classes": CLASSES, "split_files": True}
+    with pytest.raises(InputError, match="no input has a split column"):
+        run_dask([plain], tmp_path / "out", "tcp://127.0.0.1:9", **settings)  # none is reached
+    assert not (tmp_path / "out").exists()
+
+
+def test_split_files_match_the_local_engine(
+    inputs: list[Path], dask_cluster: Any, tmp_path: Path
 ) -> None:
     settings = {"classes": CLASSES, "split_files": True}
-    with pytest.raises(ConfigError, match="--split-files is not supported with --engine dask"):
-        run_dask(inputs, tmp_path / "out", "tcp://127.0.0.1:9", **settings)  # none is reached
+    labelprep.run(inputs, output_dir=tmp_path / "local", config=False, **settings)
+    out = tmp_path / "dask"
+    run_dask(inputs, out, dask_cluster.scheduler_address, **settings)
+    assert len(list((out / "targets").iterdir())) == 5  # cut into 5 tasks: 3 + 1 + 1
+    for name in ("val", "train", "README.md"):
+        file = f"splits/{name}.parquet" if name != "README.md" else name
+        assert (out / file).read_bytes() == (tmp_path / "local" / file).read_bytes(), file
+    assert_same(outputs(tmp_path / "local", parts=False), outputs(out, parts=True))
+    # worked by hand: a.parquet has 600 val rows (i % 5 == 0) less rows 2501 and 1601 (both
+    # val), 2400 train; b.csv keeps lines 12..21 (ids 3000..3009): 2 val, 8 train; c.csv:
+    # 100 train. Val comes first (a.parquet's first row).
+    targets = pl.read_parquet(out / "targets" / "*.parquet")
+    for name, rows in (("val", 598 + 2), ("train", 2400 + 8 + 100)):
+        split = pl.read_parquet(out / "splits" / f"{name}.parquet")
+        assert split.height == rows
+        assert split.equals(targets.filter(pl.col("split") == name))
+    card = (out / "README.md").read_text()
+    assert card.index('"splits/val.parquet"') < card.index('"splits/train.parquet"')
+    listed = json.loads((out / "manifest.json").read_text())["outputs"]
+    entries = {entry["path"]: entry for entry in listed}
+    for file in ("splits/val.parquet", "splits/train.parquet", "README.md"):
+        data = (out / file).read_bytes()
+        assert entries[file]["bytes"] == len(data)
+        assert entries[file]["sha256"] == hashlib.sha256(data).hexdigest()
+    # a folder of splits the manifest lists is labelprep's own: a second run replaces it
+    run_dask(inputs, out, dask_cluster.scheduler_address, **{**settings, "split_files": False})
+    assert not (out / "splits").exists()
+    assert not (out / "README.md").exists()
+
+
+def test_a_bad_split_name_on_the_cluster_names_its_row_and_writes_nothing(
+    dask_cluster: Any, tmp_path: Path
+) -> None:
+    good = tmp_path / "a.csv"
+    good.write_text("id,label,split\n1,c1,train\n2,c2,train\n")
+    bad = tmp_path / "b.csv"
+    bad.write_text("id,label,split\n3,c1,train\n4,c3,val set\n5,c3,val set\n")
+    settings = {"classes": CLASSES, "split_files": True}
+    expected = "2 accepted row\\(s\\) have the split 'val set', not a valid name"
+    with pytest.raises(InputError, match=expected) as raised:
+        run_dask([good, bad], tmp_path / "out", dask_cluster.scheduler_address, **settings)
+    assert "b.csv, line 3, id 4" in str(raised.value)
     assert not (tmp_path / "out").exists()
 
 

@@ -16,10 +16,13 @@ on the cluster, each task on its slice with the local engine's own functions
    ``rejects/part-N.parquet`` into the staging directory and returns its counts,
    merged in task order (:mod:`labelprep.engine.merge`).
 
+With ``split_files`` the driver then writes ``splits/NAME.parquet`` and the dataset card
+from the target parts, read in task order (input order) in one streaming pass: the files
+the local engine writes from its ``targets.parquet`` (:mod:`labelprep.split_files`).
 The driver then writes ``class_stats.parquet``, the reports and ``manifest.json``
-(every part with its sha256) and the staging directory replaces the output directory
-atomically, as with the local engine. A task whose worker dies is run again by Dask;
-it replaces its own parts, so every row is written once.
+(every part and split file with its sha256) and the staging directory replaces the
+output directory atomically, as with the local engine. A task whose worker dies is run
+again by Dask; it replaces its own parts, so every row is written once.
 """
 
 from __future__ import annotations
@@ -63,6 +66,7 @@ from labelprep.pipeline import Counts, Prepared
 from labelprep.prior import estimate_prior
 from labelprep.rejects import REJECT_COLUMNS
 from labelprep.results import class_statistics, result_of, scheme_weights
+from labelprep.split_files import check_split_column, write_split_files
 from labelprep.stats import RowCounts
 from labelprep.stores import join, polars_options
 from labelprep.summary import HeldOutputs, RunResult, write_manifest
@@ -166,6 +170,9 @@ class Driver:
             for source in prepared.sources:
                 if source.format != "frame":
                     hasher.submit(source.path)
+            if prepared.options.split_files:  # splits/NAME.parquet and the dataset card
+                for path in write_split_files(prepared, folder):
+                    hasher.submit(path)
             result = result_of(prepared, counts, folder)
             write_parquet(result.class_stats, folder / CLASS_STATS, metadata=_classes(prepared))
             if prepared.votes is not None:
@@ -185,9 +192,7 @@ def _classes(prepared: Prepared) -> dict[str, str]:
 
 
 def check_supported(prepared: Prepared) -> None:
-    """Refuse, before anything runs, what the Dask engine does not do yet."""
-    if getattr(prepared.options, "split_files", False):
-        raise ConfigError("--split-files is not supported with --engine dask yet.")
+    """Refuse, before anything runs, what the Dask engine cannot run."""
     if not prepared.parts:
         raise ConfigError("the prepared run has no parts to distribute.")
 
@@ -202,6 +207,7 @@ def run(prepared: Prepared, output_dir: str | Path | None, engine: Engine) -> Ru
             held = HeldOutputs.read(Path(folder) / "out")
         return replace(result, output_dir=None, held=held)
     check_supported(prepared)
+    check_split_column(prepared)  # split_files without a split column: before any pass
     inputs = [s.path for s in prepared.sources if s.format != "frame"]
     with connect(engine) as client, atomic_directory(output_dir, inputs=inputs) as staging:
         result = Driver(client, prepared, engine).execute(staging)

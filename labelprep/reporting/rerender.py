@@ -1,15 +1,21 @@
 """``labelprep report`` / :func:`labelprep.report`: the reports of an output directory
-rendered again from its ``class_stats.parquet`` and ``manifest.json``."""
+rendered again from its ``class_stats.parquet`` and ``manifest.json``, with the first
+rejected rows of each reason from ``rejects.parquet`` or, for a run on the Dask engine, from
+the part files of ``rejects/`` read in name order (input order), as the run showed them."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
 from labelprep.errors import ConfigError, OutputError
 from labelprep.outdir import MANIFEST, MARKER_KEY, is_marked_manifest
+from labelprep.output_names import PART_FILE, REJECTS
 from labelprep.outputs import CLASS_STATS, read_manifest, write_reports
+from labelprep.rejects import REJECT_COLUMNS
+from labelprep.reporting.run_files import EXAMPLES_PER_REASON
 from labelprep.summary import report_summary
 
 
@@ -28,5 +34,28 @@ def report(output_dir: str | Path) -> tuple[Path, Path]:
             f"{folder}: its {MANIFEST} was not written by labelprep (no {MARKER_KEY!r} key); "
             "the reports are re-rendered only in labelprep's own output directories."
         )
-    write_reports(folder, pl.read_parquet(stats_path), report_summary(manifest))
+    summary = report_summary(manifest)
+    write_reports(folder, pl.read_parquet(stats_path), {**summary, **_part_samples(folder)})
     return folder / "report.md", folder / "report.html"
+
+
+def _part_samples(folder: Path) -> dict[str, Any]:
+    """``reject_samples`` from the part files of ``rejects/`` (none when the run wrote
+    ``rejects.parquet``, which the report reads itself)."""
+    parts = folder / REJECTS.removesuffix(".parquet")
+    if (folder / REJECTS).exists() or not parts.is_dir():
+        return {}
+    files = sorted(p for p in parts.iterdir() if PART_FILE.fullmatch(p.name) and p.is_file())
+    if not files:
+        return {}
+    try:
+        first = (
+            pl.scan_parquet(files)
+            .select(REJECT_COLUMNS)
+            .group_by("reason", maintain_order=True)
+            .head(EXAMPLES_PER_REASON)
+            .collect()
+        )
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise OutputError(f"{parts}: cannot read it for the report: {exc}") from exc
+    return {"reject_samples": first.to_dicts()}
