@@ -30,6 +30,11 @@ CPU time (user + sys of the child, from ``os.wait4``) and peak RSS (``ru_maxrss`
 also prints the load average before and after: numbers taken on a busy machine are not
 comparable with numbers taken on an idle one.
 
+Run it with the Python of a core install, as a user has it (``python -m venv v &&
+v/bin/pip install .``; the children import the checkout, which ``PYTHONPATH`` puts first):
+where pandas is installed (the test extra brings it), Pandera imports it too, about half
+a second more CPU at start-up; the report's first line says which it was.
+
 Inputs come from ``benchmarks/bench_data.py`` (run as a child), cached in ``--workdir``
 (default ``benchmarks/.data``, ignored by git): about 30 bytes a row at K = 10 (280 MiB at
 10M rows) and 23 MiB per 100k rows at K = 1000. Outputs go to temporary directories in
@@ -341,10 +346,10 @@ def flatness(small: Case, large: Case) -> str:
 
 def environment(env: dict[str, str]) -> str:
     code = (
-        "import json, os, platform, numpy, polars, labelprep;"
+        "import json, os, platform, importlib.util, numpy, polars, labelprep;"
         "print(json.dumps([platform.python_version(), polars.__version__,"
         " polars.thread_pool_size(), numpy.__version__, labelprep.__version__,"
-        " os.path.dirname(labelprep.__file__)]))"
+        " os.path.dirname(labelprep.__file__), importlib.util.find_spec('pandas') is not None]))"
     )
     with tempfile.TemporaryDirectory() as cwd:  # not the repository: PYTHONPATH decides
         done = subprocess.run(
@@ -357,10 +362,15 @@ def environment(env: dict[str, str]) -> str:
         )
     if done.returncode != 0:
         return f"(versions unknown: {done.stderr.strip().splitlines()[-1]})"
-    py, pl, threads, np, lp, where = json.loads(done.stdout)
+    py, pl, threads, np, lp, where, pandas = json.loads(done.stdout)
+    pandas_note = (
+        "pandas installed (Pandera imports it: not a core install)"
+        if pandas
+        else "no pandas (a core install)"
+    )
     return (
         f"Python {py}, polars {pl} ({threads} threads), numpy {np}, labelprep {lp} "
-        f"({where}); {os.cpu_count()} CPUs"
+        f"({where}); {pandas_note}; {os.cpu_count()} CPUs"
     )
 
 

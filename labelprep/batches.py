@@ -35,7 +35,7 @@ from labelprep import interrupts, progress
 from labelprep.duplicates import IdRanges
 from labelprep.evidence import excluded, mask, target
 from labelprep.exactsum import DENSE_COLUMNS
-from labelprep.inputs.ingest import FILE, FILE_SHIFT, ROW
+from labelprep.inputs.ingest import FILE, FILE_SHIFT, ROW, SOURCE
 from labelprep.stats import BatchStats, RowCounts, class_columns, class_sums, row_counts
 from labelprep.targets import EVIDENCE_NAMES, evidence_name
 
@@ -84,7 +84,8 @@ def tap_inputs(
     k: int, *, has_split: bool, keep: Sequence[str], canonical: Sequence[str]
 ) -> list[pl.Expr]:
     """The columns the tap reads, selected from the checked frame. ``canonical`` are the
-    columns as read (:mod:`labelprep.inputs.ingest`), kept for the rejected rows."""
+    columns as read (:mod:`labelprep.inputs.ingest`), kept for the rejected rows, but the
+    file's name: a string on every row, which ``targets.rechecked`` restores."""
     split = pl.col("split") if has_split else pl.lit(None, dtype=pl.String).alias("split")
     return [
         pl.col("id"),
@@ -100,7 +101,7 @@ def tap_inputs(
         *[mask(i) for i in range(k)],
         *[excluded(i) for i in range(k)],
         pl.sum_horizontal([mask(i) for i in range(k)]).cast(pl.Int64).alias("__set_size"),
-        pl.struct(canonical).alias(CANONICAL),
+        pl.struct([name for name in canonical if name != SOURCE]).alias(CANONICAL),
     ]
 
 
@@ -264,22 +265,27 @@ class Wide:
     class): each built once, in one call, and shared by the output and the counting."""
 
     targets: Any
-    """``__t{i}``: the targets as computed (Float64; NaN where null)."""
+    """``__t{i}``: the targets as computed (Float64, column-major; NaN where null)."""
     stored: Any
     """The targets as written (Float32, row-major: the bytes of ``soft_target``)."""
     masks: Any
     """``__m{i}`` (null as False, row-major: the bytes of ``mask``)."""
     hard: Any
     """Index of each row's largest stored target; ties go to the first (lowest) class."""
+    masks_by_class: Any
+    """:attr:`masks`, column-major: a per-class count is a contiguous sweep."""
 
     @staticmethod
     def of(batch: pl.DataFrame, k: int) -> Wide:
-        targets = batch.select(pl.col(class_columns("__t", k))).to_numpy()
+        targets = batch.select(pl.col(class_columns("__t", k))).to_numpy(order="fortran")
         stored = np.empty(targets.shape, dtype=np.float32)
         stored[...] = targets  # cast to float32 (round to nearest) and lay out by row
-        masks = batch.select(pl.col(class_columns("__m", k)).fill_null(False)).to_numpy()
+        masks = batch.select(pl.col(class_columns("__m", k)).fill_null(False))
+        by_class = masks.to_numpy(order="fortran")
         hard = stored.argmax(axis=1) if k else np.zeros(batch.height, dtype=np.int64)
-        return Wide(targets, stored, np.ascontiguousarray(masks), hard.astype(np.int64))
+        return Wide(
+            targets, stored, np.ascontiguousarray(by_class), hard.astype(np.int64), by_class
+        )
 
 
 def entropy_bits(stored: Any) -> Any:

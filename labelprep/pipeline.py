@@ -36,7 +36,6 @@ from labelprep.errors import InputError
 from labelprep.evidence import TargetPlan
 from labelprep.inputs.ingest import (
     FILE,
-    ROW,
     InputFile,
     check_keep_columns,
     collect_all,
@@ -63,7 +62,7 @@ from labelprep.schema import preload, targets_schema
 from labelprep.split_files import check_split_column, write_split_files
 from labelprep.stats import RowCounts
 from labelprep.summary import RunResult, write_manifest
-from labelprep.targets import accepted, build_targets, rejected
+from labelprep.targets import accepted, build_targets, rechecked, rejected
 from labelprep.votes import VOTE_COLUMNS, AggregatedVotes, VoteSettings, aggregate_files
 
 
@@ -282,8 +281,8 @@ def rejected_rows(prepared: Prepared, tap: RowTap) -> pl.LazyFrame:
         return rejected(targets_frame(prepared), prepared.plan)
     if kept.height == 0:
         return rejected(targets_frame(prepared), prepared.plan).limit(0)
-    kept = kept.sort(FILE, ROW)  # batches may reach the tap in any order
-    return rejected(build_targets(kept.lazy(), prepared.plan), prepared.plan)
+    paths = {source.index: source.path for source in prepared.sources}
+    return rechecked(kept, prepared.plan, paths)
 
 
 REJECTS_TYPES: dict[str, pl.DataType] = {

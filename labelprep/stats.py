@@ -69,6 +69,9 @@ def empty_sums(k: int) -> pl.DataFrame:
     return pl.DataFrame(schema=schema)
 
 
+_STORED_NONZERO = 2.0**-150
+
+
 def class_sums(batch: pl.DataFrame, wide: Wide, k: int, *, rows: Any = None) -> list[int]:
     """Per-class sums over the chosen ``rows`` (a boolean numpy array; None for all) of
     a batch: its ``__e`` columns and ``__y``, and its targets, written targets, masks and
@@ -83,7 +86,9 @@ def class_sums(batch: pl.DataFrame, wide: Wide, k: int, *, rows: Any = None) -> 
     excluded = batch.select(class_columns("__e", k))
     if chosen is not None:
         excluded = excluded.filter(chosen)
-    support, candidates = wide.stored > 0, wide.masks
+    # Per class, over column-major matrices. A target is stored as a nonzero float32
+    # exactly when it exceeds 2**-150 (half the smallest subnormal; a tie rounds to 0).
+    support, candidates = wide.targets > _STORED_NONZERO, wide.masks_by_class
     if rows is not None:
         support &= rows[:, None]
         candidates = candidates & rows[:, None]

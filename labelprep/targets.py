@@ -12,9 +12,7 @@ from __future__ import annotations
 import polars as pl
 
 from labelprep.evidence import TargetPlan, candidate, excluded, mask, p, parse_evidence
-from labelprep.inputs.ingest import (
-    VOTES,
-)
+from labelprep.inputs.ingest import FILE, ROW, SOURCE, VOTES
 from labelprep.row_checks import ok_expr, reason_expr, row_sum
 
 
@@ -133,3 +131,13 @@ def accepted(lf: pl.LazyFrame) -> pl.LazyFrame:
 def rejected(lf: pl.LazyFrame, plan: TargetPlan) -> pl.LazyFrame:
     """Rows that were rejected, with their ``reason``."""
     return lf.filter(~pl.col("__ok")).with_columns(reason_expr(plan).alias("reason"))
+
+
+def rechecked(kept: pl.DataFrame, plan: TargetPlan, paths: dict[int, str]) -> pl.LazyFrame:
+    """The rejected rows the main pass kept as read (canonical columns but the file's
+    name), checked again with the same expressions (so the same verdict) and given their
+    ``reason``, in input order. The file's name, the same on every row of a file, is not
+    carried through the pass (a string per row): it comes back from the file's index
+    (``paths``)."""
+    source = pl.col(FILE).replace_strict(paths, return_dtype=pl.String).alias(SOURCE)
+    return rejected(build_targets(kept.sort(FILE, ROW).lazy().with_columns(source), plan), plan)

@@ -126,6 +126,18 @@ def test_class_sums_do_not_depend_on_the_order_batches_arrive():
     assert table["support"].to_list() == [6]
 
 
+def test_support_counts_the_targets_stored_as_nonzero(write, run):
+    """Support is the rows whose stored (float32) target is above 0. 1e-45 is stored as
+    the smallest subnormal, 1.4e-45; 5e-46 and 2**-150 (a tie) round to 0."""
+    tie = 2.0**-150
+    path = write("tiny.csv", f"id,c1,c2,c3\n1,1,1e-45,5e-46\n2,1,{tie!r},0\n3,0,0.5,0.5\n")
+    result, out = run(path)
+    stored = np.array(targets_of(out)["soft_target"].to_list(), dtype=np.float32)
+    assert stored[:2].tolist() == [[1.0, np.float32(1e-45), 0.0], [1.0, 0.0, 0.0]]
+    assert overall(result.class_stats)["support"].to_list() == [2, 2, 1]
+    assert overall(result.class_stats)["support"].to_list() == np.count_nonzero(stored, axis=0).tolist()
+
+
 def test_rows_by_file_come_from_each_batch(write, run):
     first = write("a.csv", "id,c1,c2\n1,1,0\n2,0,1\n")
     second = write("b.csv", "id,c1,c2\n3,0.5,0.5\n")
