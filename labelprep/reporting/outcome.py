@@ -96,7 +96,12 @@ def _rejects(summary: dict[str, Any]) -> list[Block]:
     blocks: list[Block] = [
         Heading(3, "Rejected rows by reason"),
         *kv_table(("reason", "rows"), by_reason),
-        Para(("Every rejected row is in `rejects.parquet` with its file, row and message.",)),
+        Para(
+            (
+                "Every rejected row is in `rejects.parquet` (`rejects/` with `--engine dask`) "
+                "with its file, row and message.",
+            )
+        ),
     ]
     samples = summary.get("reject_samples")
     if isinstance(samples, list) and samples:
