@@ -28,6 +28,7 @@ from labelprep import __version__
 from labelprep.errors import ConfigError
 from labelprep.evidence import TargetPlan, mask
 from labelprep.inputs.ingest import FILE, collect_all
+from labelprep.output_names import SPLITS_DIR
 from labelprep.outputs import (
     ANNOTATORS,
     MANIFEST,
@@ -134,6 +135,7 @@ class HeldOutputs:
     rejects: pl.DataFrame
     manifest: dict[str, Any]
     annotators: pl.DataFrame | None = None
+    splits: dict[str, pl.DataFrame] = field(default_factory=dict)
 
     @classmethod
     def read(cls, folder: Path) -> HeldOutputs:
@@ -146,7 +148,19 @@ class HeldOutputs:
             annotators=(
                 pl.read_parquet(annotators, memory_map=False) if annotators.is_file() else None
             ),
+            splits=read_splits(folder),
         )
+
+
+def read_splits(folder: Path) -> dict[str, pl.DataFrame]:
+    """``splits/NAME.parquet`` of a run with ``split_files`` (the files its manifest
+    lists), by split name in name order; none without split files."""
+    listed = [str(entry.get("path", "")) for entry in read_manifest(folder).get("outputs", [])]
+    names = [Path(p).stem for p in listed if Path(p).parent.name == SPLITS_DIR]
+    return {
+        name: pl.read_parquet(folder / SPLITS_DIR / f"{name}.parquet", memory_map=False)
+        for name in names
+    }
 
 
 def read_output(folder: Path | str, name: str) -> pl.DataFrame:
@@ -220,6 +234,17 @@ class RunResult:
             return read_remote_output(folder, ANNOTATORS)
         path = folder / ANNOTATORS
         return pl.read_parquet(path) if path.is_file() else None
+
+    @property
+    def splits(self) -> dict[str, pl.DataFrame]:
+        """With ``split_files``: the targets of each split (``splits/NAME.parquet``), by
+        split name; empty otherwise."""
+        if self.held is not None:
+            return self.held.splits
+        folder = self._folder()
+        if isinstance(folder, str):
+            raise ConfigError(f"{folder}: read the split files of an object store with Polars.")
+        return read_splits(folder)
 
     def totals(self) -> RowTotals:
         """Rows in, accepted and rejected by reason, and the fallbacks."""

@@ -69,6 +69,22 @@ def test_each_split_file_holds_exactly_that_splits_rows(write, run):
         assert pl.read_parquet_schema(out / "splits" / f"{name}.parquet") == targets.schema
 
 
+def test_the_result_gives_each_splits_targets_on_disk_or_in_memory(write, run):
+    result, out = run([write("s.csv", SPLIT_TABLE)], split_files=True)
+    held = labelprep.run(
+        write("s.csv", SPLIT_TABLE), output_dir=None, config=False, split_files=True
+    )
+    for splits in (result.splits, held.splits):
+        assert list(splits) == ["test", "train", "validation"]
+        assert {name: part["id"].to_list() for name, part in splits.items()} == {
+            "test": [4],
+            "train": [1, 3, 6],
+            "validation": [2],
+        }
+        assert splits["train"].equals(targets_of(out).filter(pl.col("split") == "train"))
+    assert run([write("s.csv", SPLIT_TABLE)])[0].splits == {}
+
+
 def test_split_files_keep_the_class_metadata(write, run):
     _, out = run([write("s.csv", SPLIT_TABLE)], split_files=True)
     whole = pl.read_parquet_metadata(out / "targets.parquet")
