@@ -56,10 +56,12 @@ except ModuleNotFoundError as exc:  # only PyTorch itself missing is the extra's
 
 from labelprep.class_weighting import Scheme, class_weights, logit_adjustment
 from labelprep.outdir import CLASS_STATS, TARGETS
+from labelprep.summary import RunResult
 
 __all__ = ["TargetsDataset", "class_weight_tensor", "logit_adjustment_tensor"]
 
 _REQUIRED = ("id", "soft_target", "mask", "hard_index")
+_HELD = "the run's targets (held in memory)"
 
 
 class TargetsDataset(Dataset[dict[str, Any]]):
@@ -69,8 +71,9 @@ class TargetsDataset(Dataset[dict[str, Any]]):
     ----------
     source
         A run's output directory (its ``targets.parquet``, or the ``targets/`` part files
-        of the Dask engine), or a targets file (``targets.parquet``,
-        ``splits/train.parquet``).
+        of the Dask engine), a targets file (``targets.parquet``,
+        ``splits/train.parquet``), or the result of ``labelprep.run`` (its directory, or
+        its targets held in memory for a run with ``output_dir=None``).
     split
         Keep only the rows of this split, or of these splits (``None``: every row).
 
@@ -82,11 +85,19 @@ class TargetsDataset(Dataset[dict[str, Any]]):
     with the class names in ``classes``: the dataset holds N x K x 5 bytes in memory.
     """
 
-    def __init__(self, source: str | Path, *, split: str | Sequence[str] | None = None) -> None:
-        path = targets_file(source)
-        frame = _read_targets(path, split)
-        self.path = path
-        self.classes: tuple[str, ...] = _classes(path)
+    def __init__(
+        self, source: str | Path | RunResult, *, split: str | Sequence[str] | None = None
+    ) -> None:
+        self.path: Path | None = None
+        if isinstance(source, RunResult) and source.output_dir is None:  # held in memory
+            held = source.targets
+            frame = _read_targets(_HELD, held.lazy(), held.columns, split)
+            self.classes: tuple[str, ...] = source.classes
+        else:
+            folder = source.output_dir if isinstance(source, RunResult) else source
+            self.path = path = targets_file(str(folder))
+            frame = _read_targets(path, *_scan(path), split)
+            self.classes = _classes(path)
         k = len(self.classes) if self.classes else _width(frame)
         self.soft_target = _float_matrix(frame["soft_target"], k)
         self.mask = _bool_matrix(frame["mask"], k)
@@ -131,9 +142,10 @@ def _part_files(folder: Path) -> list[Path]:
     return sorted(folder.glob("*.parquet")) if folder.is_dir() else []
 
 
-def _read_targets(path: Path, split: str | Sequence[str] | None) -> pl.DataFrame:
+def _read_targets(
+    path: Path | str, scan: pl.LazyFrame, names: list[str], split: str | Sequence[str] | None
+) -> pl.DataFrame:
     """The columns the dataset needs, of the wanted splits, read once."""
-    scan, names = _scan(path)
     missing = [c for c in _REQUIRED if c not in names]
     if missing:
         raise InputError(f"{path}: not a labelprep targets file (no column {missing[0]!r}).")
@@ -145,7 +157,9 @@ def _read_targets(path: Path, split: str | Sequence[str] | None) -> pl.DataFrame
     return _collect(path, scan.select(columns))
 
 
-def _check_splits(path: Path, scan: pl.LazyFrame, names: list[str], wanted: list[str]) -> None:
+def _check_splits(
+    path: Path | str, scan: pl.LazyFrame, names: list[str], wanted: list[str]
+) -> None:
     if "split" not in names:
         raise ConfigError(f"{path}: split={wanted[0]!r}, but the targets have no split column.")
     present = _collect(path, scan.select(pl.col("split").drop_nulls().unique().sort()))
@@ -167,7 +181,7 @@ def _scan(path: Path) -> tuple[pl.LazyFrame, list[str]]:
         raise InputError(f"{path}: cannot read it as Parquet: {exc}") from exc
 
 
-def _collect(path: Path, query: pl.LazyFrame) -> pl.DataFrame:
+def _collect(path: Path | str, query: pl.LazyFrame) -> pl.DataFrame:
     try:
         return query.collect()
     except (OSError, pl.exceptions.PolarsError) as exc:

@@ -69,6 +69,23 @@ def test_items_are_the_rows_as_tensors(out):
     assert "sample_weight" not in second
 
 
+def test_a_run_result_reads_as_its_targets_held_or_on_disk(write, run):
+    import labelprep
+
+    source = write("s.csv", SPLIT_TABLE)
+    held = labelprep.run(source, output_dir=None, config=False)
+    on_disk, _ = run([source])
+    for result in (held, on_disk):
+        data = TargetsDataset(result, split="train")
+        assert data.classes == ("c1", "c2", "c3")
+        assert data.ids.tolist() == [1, 3, 4]
+        torch.testing.assert_close(data[2]["soft_target"], f32([0.7, 0.0, 0.3]))
+        assert [int(data[i]["hard_index"]) for i in range(3)] == [0, 2, 0]
+    assert TargetsDataset(held).path is None
+    with pytest.raises(ConfigError, match="held in memory.*no split 'test'"):
+        TargetsDataset(held, split="test")
+
+
 def test_whole_columns_are_writable_tensors_of_the_file(out):
     data = TargetsDataset(out)
     frame = pl.read_parquet(out / "targets.parquet")
