@@ -6,18 +6,23 @@ the command under ``/usr/bin/time -v``, reporting wall time, CPU seconds (user +
 all threads: the steadier figure on a shared machine), peak memory and accuracy against
 the generating truth. With ``--crowd-kit-python PY`` (an interpreter where
 crowd-kit is installed; never a project dependency) it runs crowd-kit's ``DawidSkene`` on
-the same votes as a whole process too. Usage::
+the same votes as a whole process too, and says on what share of items the two labels
+agree. ``--rounds N`` runs the two N times, interleaved, and adds the medians (the machine
+may be shared). Usage::
 
     python benchmarks/bench_dawid_skene.py --workdir /tmp/ds-bench [--crowd-kit-python PY]
+        [--rounds 3]
 """
 
 from __future__ import annotations
 
 import argparse
 import re
+import statistics
 import subprocess
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import polars as pl
@@ -68,6 +73,50 @@ def accuracy(predicted: pl.DataFrame, truth: pl.DataFrame, column: str) -> float
     return float((joined["truth"] == joined[column]).mean())  # type: ignore[arg-type]
 
 
+def run_labelprep(args: argparse.Namespace, votes: Path, truth: pl.DataFrame) -> Row:
+    out = args.workdir / "out"
+    command = [sys.executable, "-m", "labelprep", "aggregate", str(votes), "-o", str(out)]
+    classes = ",".join(map(str, range(args.classes)))
+    wall, cpu, rss = timed(
+        [*command, "--method", "dawid-skene", "--no-config", "--classes", classes]
+    )
+    targets = pl.read_parquet(out / "targets.parquet").select(
+        pl.col("id").cast(pl.Int64), pl.col("hard_index").alias("label")
+    )
+    return Row("labelprep dawid-skene", wall, cpu, rss, accuracy(targets, truth, "label"), targets)
+
+
+def run_crowd_kit(args: argparse.Namespace, votes: Path, truth: pl.DataFrame) -> Row:
+    script = args.workdir / "crowd_kit_ds.py"
+    script.write_text(CROWD_KIT_SCRIPT)
+    result = args.workdir / "crowd_kit.parquet"
+    wall, cpu, rss = timed([args.crowd_kit_python, str(script), str(votes), str(result)])
+    predicted = pl.read_parquet(result).rename({"task": "id"}).select("id", "label")
+    return Row(
+        "crowd-kit DawidSkene", wall, cpu, rss, accuracy(predicted, truth, "label"), predicted
+    )
+
+
+class Row(NamedTuple):
+    name: str
+    wall: float
+    cpu: float
+    rss: float
+    accuracy: float
+    labels: pl.DataFrame
+
+    def markdown(self, label: str) -> str:
+        return (
+            f"| {self.name} ({label}) | {self.wall:.1f} s | {self.cpu:.1f} s | "
+            f"{self.rss:.0f} MiB | {self.accuracy:.4f} |"
+        )
+
+
+def middle(rows: list[Row], field: str) -> float:
+    """The median of one timing field over rounds."""
+    return float(statistics.median(getattr(row, field) for row in rows))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workdir", type=Path, required=True)
@@ -76,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--annotators", type=int, default=1000)
     parser.add_argument("--classes", type=int, default=5)
     parser.add_argument("--crowd-kit-python", default=None)
+    parser.add_argument("--rounds", type=int, default=1, help="interleaved runs of each")
     args = parser.parse_args(argv)
     args.workdir.mkdir(parents=True, exist_ok=True)
     votes = generate(
@@ -86,37 +136,26 @@ def main(argv: list[str] | None = None) -> int:
         args.classes,
     )
     truth = pl.read_parquet(args.workdir / "truth.parquet")
-    out = args.workdir / "out"
-    command = [sys.executable, "-m", "labelprep", "aggregate", str(votes), "-o", str(out)]
+    runners = [run_labelprep] + ([run_crowd_kit] if args.crowd_kit_python else [])
+    rows: list[list[Row]] = [[] for _ in runners]
     print("| run | wall | CPU (user + sys) | peak RSS | accuracy |")
     print("|---|---|---|---|---|")
-    wall, cpu, rss = timed(
-        [
-            *command,
-            "--method",
-            "dawid-skene",
-            "--no-config",
-            "--classes",
-            ",".join(map(str, range(args.classes))),
-        ]
-    )
-    targets = pl.read_parquet(out / "targets.parquet").select(
-        pl.col("id").cast(pl.Int64), pl.col("hard_index").alias("label")
-    )
-    print(
-        f"| labelprep dawid-skene | {wall:.1f} s | {cpu:.1f} s | {rss:.0f} MiB | "
-        f"{accuracy(targets, truth, 'label'):.4f} |"
-    )
-    if args.crowd_kit_python:
-        script = args.workdir / "crowd_kit_ds.py"
-        script.write_text(CROWD_KIT_SCRIPT)
-        result = args.workdir / "crowd_kit.parquet"
-        wall, cpu, rss = timed([args.crowd_kit_python, str(script), str(votes), str(result)])
-        predicted = pl.read_parquet(result).rename({"task": "id"})
-        print(
-            f"| crowd-kit DawidSkene | {wall:.1f} s | {cpu:.1f} s | {rss:.0f} MiB | "
-            f"{accuracy(predicted, truth, 'label'):.4f} |"
-        )
+    for round_ in range(args.rounds):
+        for runner, kept in zip(runners, rows, strict=True):
+            kept.append(runner(args, votes, truth))
+            print(kept[-1].markdown(f"round {round_ + 1}"), flush=True)
+    for kept in rows:
+        wall, cpu, rss = (middle(kept, field) for field in ("wall", "cpu", "rss"))
+        median = Row(kept[0].name, wall, cpu, rss, kept[-1].accuracy, kept[-1].labels)
+        print(median.markdown(f"median of {len(kept)}"))
+    if len(rows) == 2:
+        ours, theirs = rows[0][-1].labels, rows[1][-1].labels
+        both = ours.join(theirs.rename({"label": "theirs"}), on="id")
+        same = float((both["label"] == both["theirs"]).mean())  # type: ignore[arg-type]
+        print(f"\nSame label as crowd-kit on {same:.4%} of {both.height} items.")
+        for field in ("wall", "cpu"):
+            ratio = middle(rows[1], field) / middle(rows[0], field)
+            print(f"crowd-kit / labelprep, median {field}: {ratio:.1f}x")
     return 0
 
 

@@ -102,6 +102,13 @@ def _first_appearance(ranks: npt.NDArray[np.int64]) -> tuple[IntArray, IntArray]
     """Codes numbering the distinct ``ranks`` (>= 0) in order of first appearance, and the
     position of each first appearance."""
     n = ranks.size
+    if n and bool((ranks[1:] >= ranks[:-1]).all()):
+        # Sorted (votes grouped by a rising id, as most files are): runs of equal ranks.
+        new = np.empty(n, dtype=bool)
+        new[0] = True
+        np.not_equal(ranks[1:], ranks[:-1], out=new[1:])
+        codes = np.cumsum(new, dtype=np.int64) - 1
+        return codes, np.flatnonzero(new).astype(np.int64)
     first = np.full(int(ranks.max(initial=-1)) + 1, n, dtype=np.int64)
     np.minimum.at(first, ranks, np.arange(n, dtype=np.int64))
     rows = np.sort(first[first < n])
@@ -117,10 +124,10 @@ def encode(valid: pl.DataFrame, k: int) -> tuple[EncodedVotes, pl.DataFrame, lis
     firsts = [c for c in (SOURCE, FILE, ROW, "split") if c in valid.columns]
     item, item_rows = _first_appearance(valid.get_column(ID_RANK).to_numpy())
     annotator, annotator_rows = _first_appearance(valid.get_column(ANNOTATOR_RANK).to_numpy())
-    encoded = EncodedVotes(
-        item=item,
-        annotator=annotator,
-        label=valid.get_column(CODE).to_numpy(),
+    encoded = EncodedVotes.unchecked(
+        item,
+        annotator,
+        valid.get_column(CODE).to_numpy(),
         n_items=item_rows.size,
         n_annotators=annotator_rows.size,
         n_classes=k,

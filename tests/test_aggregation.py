@@ -63,6 +63,17 @@ def test_encoded_votes_are_frozen_copies() -> None:
         votes.label[0] = 1
 
 
+def test_unchecked_votes_are_frozen_in_place() -> None:
+    item, labels = np.array([0, 1, 1]), np.array([1, 0, 0])
+    votes = EncodedVotes.unchecked(
+        item, np.array([0, 0, 1]), labels, n_items=2, n_annotators=2, n_classes=2
+    )
+    assert votes.item is item  # no copy
+    assert not labels.flags.writeable
+    assert votes.counts.tolist() == [[0, 1], [2, 0]]
+    assert (votes.n_items, votes.n_annotators, votes.n_classes, votes.n_votes) == (2, 2, 2, 3)
+
+
 @pytest.mark.parametrize(
     ("field", "message"),
     [("item", "item code 5 is outside 0..1"), ("label", "label code -1 is outside 0..2")],

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.special import digamma as scipy_digamma
+from scipy.special import gammaln
 
 from labelprep.aggregation import (
     GLAD,
@@ -20,7 +21,7 @@ from labelprep.aggregation import (
     ZeroBasedSkill,
     get_method,
 )
-from labelprep.aggregation._em import Trace, digamma
+from labelprep.aggregation._em import Trace, digamma, dirichlet_kl, log_gamma
 from labelprep.aggregation.glad import _ascend
 from labelprep.errors import ConfigError, InputError
 from labelprep.vote_fit import sparsity_notice
@@ -157,6 +158,32 @@ def test_digamma_matches_scipy() -> None:
     np.testing.assert_allclose(digamma(x), scipy_digamma(x), rtol=1e-12, atol=1e-12)
 
 
+def test_log_gamma_matches_scipy() -> None:
+    x = np.concatenate([np.linspace(1e-3, 1, 50), np.linspace(1, 50, 200), [1e4, 1e7]])
+    np.testing.assert_allclose(log_gamma(x), gammaln(x), rtol=1e-13, atol=1e-12)
+
+
+def test_dirichlet_kl_by_hand() -> None:
+    # Beta(2, 1) has density 2x; from the uniform Beta(1, 1):
+    # integral of 2x log(2x) over [0, 1] = log 2 + 2 * (-1/4) = log 2 - 1/2.
+    posterior, prior = np.array([[2.0, 1.0], [1.0, 1.0]]), np.ones((2, 2))
+    assert dirichlet_kl(posterior, prior) == pytest.approx(np.log(2) - 0.5, abs=1e-12)
+
+
+def test_mace_keeps_the_run_with_the_highest_bound() -> None:
+    # Each run's objective is recorded; the one kept has the largest final value.
+    rng = np.random.default_rng(3)
+    n = 240
+    item, annotator = rng.integers(0, 60, n), rng.integers(0, 10, n)
+    label = np.where(rng.random(n) < 0.6, item % 3, rng.integers(0, 3, n))
+    votes = EncodedVotes(item, annotator, label, 60, 10, 3)
+    model = MACE(n_restarts=5)
+    finals = [
+        trace.history[-1] for _, trace in (model._run(votes, None, s) for s in model._starts(votes))
+    ]
+    assert model.fit_predict_proba(votes).log_likelihood[-1] == max(finals)
+
+
 # --- Convergence --------------------------------------------------------------------------
 
 
@@ -175,8 +202,9 @@ def test_trace_stops_on_relative_change() -> None:
     assert not capped.converged
 
 
-@pytest.mark.parametrize("name", ["dawid-skene", "one-coin-dawid-skene", "glad"])
+@pytest.mark.parametrize("name", ["dawid-skene", "one-coin-dawid-skene", "glad", "mace"])
 def test_em_log_likelihood_never_decreases(name: str) -> None:
+    # MACE (variational Bayes): its objective is the evidence lower bound.
     rng = np.random.default_rng(7)
     n = 300
     item, annotator = rng.integers(0, 80, n), rng.integers(0, 12, n)

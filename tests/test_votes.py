@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import polars as pl
 import pytest
 from hypothesis import given, settings
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 
 import labelprep
 from labelprep.inputs.ingest import PRE_REASON, ROW
-from labelprep.vote_codes import encode, repeated
+from labelprep.vote_codes import _first_appearance, encode, label_codes, repeated
 from labelprep.votes import _vote_reasons
 from tests.conftest import rejects_of, targets_of
 
@@ -282,3 +283,25 @@ def test_integer_columns_encode_as_their_text(rows, policy):
     voters = list(dict.fromkeys(counted["annotator"].to_list()))
     assert names_text == voters
     assert v_text.annotator.tolist() == [voters.index(a) for a in counted["annotator"]]
+
+
+@pytest.mark.parametrize(
+    ("ranks", "codes", "rows"),
+    [
+        ([0, 0, 1, 1, 1, 3, 3], [0, 0, 1, 1, 1, 2, 2], [0, 2, 5]),  # sorted: runs
+        ([2, 0, 2, 1], [0, 1, 0, 2], [0, 1, 3]),  # unsorted: first appearances
+        ([5], [0], [0]),
+        ([], [], []),
+    ],
+)
+def test_first_appearance_codes(ranks: list[int], codes: list[int], rows: list[int]) -> None:
+    got_codes, got_rows = _first_appearance(np.array(ranks, dtype=np.int64))
+    assert (got_codes.tolist(), got_rows.tolist()) == (codes, rows)
+
+
+@pytest.mark.parametrize("dtype", [pl.Int64, pl.String])
+def test_label_codes_integers_and_text(dtype: pl.DataType) -> None:
+    # 3 and 7 name classes; 12 names none; a null stays null (integer table or lookup).
+    labels = pl.Series("label", [3, None, 7, 12, 3]).cast(dtype)
+    codes = pl.DataFrame(labels).select(label_codes(labels, {"3": 0, "7": 1}))
+    assert codes.to_series().to_list() == [0, None, 1, None, 0]

@@ -2,11 +2,11 @@
 helpers.
 
 Stopping rule (every EM method): after each E-step the objective (the log-likelihood of
-the votes, plus the log-density of the parameter priors where a model has them) is
-recorded; the run stops when its relative change
-``|L_t - L_{t-1}| / max(|L_{t-1}|, 1e-12)`` is below ``tol`` (default ``1e-6``), and
-``converged`` says whether that happened before ``max_iter`` E-steps. The history, the
-number of iterations and the final relative change are reported.
+the votes, plus the log-density of the parameter priors where a model has them; for
+MACE's variational Bayes the evidence lower bound) is recorded; the run stops when its
+relative change ``|L_t - L_{t-1}| / max(|L_{t-1}|, 1e-12)`` is below ``tol`` (default
+``1e-6``), and ``converged`` says whether that happened before ``max_iter`` E-steps. The
+history, the number of iterations and the final relative change are reported.
 
 Gold items: a gold vector holds, per item, the known class code or ``-1``. During EM a gold
 item's posterior is set to the one-hot of its class after every E-step (its votes then
@@ -144,6 +144,36 @@ def digamma(x: FloatArray) -> FloatArray:
     series = inv2 * (1 / 12 - inv2 * (1 / 120 - inv2 * (1 / 252 - inv2 * (1 / 240 - inv2 / 132))))
     result: FloatArray = shift + np.log(x) - 0.5 / x - series
     return result
+
+
+def log_gamma(x: FloatArray) -> FloatArray:
+    """``log Gamma(x)`` for positive ``x`` (recurrence to x >= 10, then Stirling's series;
+    error below 1e-12 times ``max(1, |log Gamma(x)|)``)."""
+    x = np.asarray(x, dtype=np.float64).copy()
+    shift = np.zeros_like(x)
+    for _ in range(10):
+        small = x < 10.0
+        shift -= np.where(small, np.log(x), 0.0)
+        x = np.where(small, x + 1.0, x)
+    inv, inv2 = 1.0 / x, 1.0 / (x * x)
+    series = inv * (1 / 12 - inv2 * (1 / 360 - inv2 * (1 / 1260 - inv2 / 1680)))
+    result: FloatArray = shift + (x - 0.5) * np.log(x) - x + 0.5 * np.log(2 * np.pi) + series
+    return result
+
+
+def dirichlet_kl(posterior: FloatArray, prior: FloatArray) -> float:
+    """Sum over rows of ``KL(Dirichlet(posterior[r]) || Dirichlet(prior[r]))`` (both
+    ``(R, C)`` arrays of positive concentrations)."""
+    total, base = posterior.sum(axis=1), prior.sum(axis=1)
+    expected_log = digamma(posterior) - digamma(total)[:, None]
+    kl = (
+        log_gamma(total)
+        - log_gamma(posterior).sum(axis=1)
+        - log_gamma(base)
+        + log_gamma(prior).sum(axis=1)
+        + ((posterior - prior) * expected_log).sum(axis=1)
+    )
+    return float(kl.sum())
 
 
 def weighted_vote(votes: EncodedVotes, weights: FloatArray) -> FloatArray:
@@ -295,16 +325,22 @@ def e_step_by_class(
     log_scores: FloatArray, gold: IntArray | None
 ) -> tuple[FloatArray, FloatArray, float]:
     """:func:`e_step` on ``(K, n_items)`` arrays (one contiguous row per class: the
-    reductions over classes are then element-wise over rows, several times faster)."""
+    reductions over classes are then element-wise over rows, several times faster). The
+    softmax is computed in place: ``log_scores`` is overwritten with the posterior."""
     top = log_scores.max(axis=0)
-    free = np.exp(log_scores - top)
+    known = np.flatnonzero(gold >= 0) if gold is not None else None
+    gold_scores = None
+    if gold is not None and known is not None:
+        gold_scores = log_scores[gold[known], known]  # a copy, taken before the overwrite
+    free = np.subtract(log_scores, top, out=log_scores)
+    np.exp(free, out=free)
     total = free.sum(axis=0)
     free /= total
-    log_norm = np.log(total) + top
-    if gold is None:
+    log_norm = np.log(total)
+    log_norm += top
+    if gold is None or known is None or gold_scores is None:
         return free, free, float(log_norm.sum())
-    known = np.flatnonzero(gold >= 0)
-    log_norm[known] = log_scores[gold[known], known]
+    log_norm[known] = gold_scores
     clamped = free.copy()
     clamped[:, known] = 0.0
     clamped[gold[known], known] = 1.0

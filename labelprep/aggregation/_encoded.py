@@ -87,6 +87,30 @@ class EncodedVotes:
                 f"{len(self.item)}, {len(self.annotator)} and {len(self.label)}."
             )
 
+    @classmethod
+    def unchecked(
+        cls,
+        item: IntArray,
+        annotator: IntArray,
+        label: IntArray,
+        *,
+        n_items: int,
+        n_annotators: int,
+        n_classes: int,
+    ) -> EncodedVotes:
+        """Votes from int64 code arrays the caller built and vouches for (equal lengths,
+        codes in range): frozen in place, without the copy and the range check of the
+        constructor (which cost a pass over millions of votes)."""
+        votes = object.__new__(cls)
+        for name, values in zip(_VOTE_COLUMNS, (item, annotator, label), strict=True):
+            arr = np.asarray(values, dtype=np.int64)
+            arr.setflags(write=False)
+            object.__setattr__(votes, name, arr)
+        for name, size in (("n_items", n_items), ("n_annotators", n_annotators)):
+            object.__setattr__(votes, name, int(size))
+        object.__setattr__(votes, "n_classes", int(n_classes))
+        return votes
+
     @property
     def n_votes(self) -> int:
         """Total number of votes ``V``."""
@@ -264,8 +288,11 @@ def vote_shares(counts: IntArray, alpha: float = 0.0) -> FloatArray:
     >>> vote_shares(np.array([[2, 1], [0, 0]])).round(3).tolist()
     [[0.667, 0.333], [0.5, 0.5]]
     """
-    smoothed = counts + alpha
+    smoothed = np.add(counts, alpha, dtype=np.float64)
     totals = smoothed.sum(axis=1, keepdims=True)
-    uniform = np.full(counts.shape, 1.0 / counts.shape[1])
-    shares: FloatArray = np.divide(smoothed, totals, out=uniform, where=totals > 0)
+    empty = totals[:, 0] <= 0
+    totals[empty] = 1.0
+    smoothed /= totals
+    smoothed[empty] = 1.0 / counts.shape[1]
+    shares: FloatArray = smoothed
     return shares

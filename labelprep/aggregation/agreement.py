@@ -54,9 +54,13 @@ def fleiss_kappa(counts: npt.ArrayLike) -> float:
     >>> round(fleiss_kappa([[2, 0], [0, 2], [1, 1]]), 4)
     0.3333
     """
-    arr, n = _check_counts(counts)
-    agreement = ((arr * (arr - 1)).sum(axis=1) / (n * (n - 1))).mean()
-    class_share = arr.sum(axis=0) / arr.sum()
+    return _kappa(*_check_counts(counts))
+
+
+def _kappa(counts: FloatArray | npt.NDArray[np.int64], n: int) -> float:
+    """Fleiss' kappa of checked counts with ``n`` ratings per item."""
+    agreement = ((counts * (counts - 1)).sum(axis=1) / (n * (n - 1))).mean()
+    class_share = counts.sum(axis=0) / counts.sum()
     chance = float((class_share**2).sum())
     if math.isclose(chance, 1.0):
         return math.nan
@@ -124,6 +128,10 @@ def annotator_agreement(votes: EncodedVotes, consensus: npt.ArrayLike) -> FloatA
 def vote_entropy(votes: EncodedVotes) -> FloatArray:
     """Shannon entropy (bits) of each item's vote shares; ``nan`` for items without votes.
 
+    Computed from the integer counts as ``log2(m) - sum_k c_k log2(c_k) / m`` (``m`` the
+    item's votes), with ``c log2 c`` looked up per distinct count; an item whose votes all
+    name one class gets exactly 0.
+
     Examples
     --------
     >>> v = EncodedVotes(item=[0, 0, 1, 1], annotator=[0, 1, 0, 1], label=[0, 1, 1, 1],
@@ -131,22 +139,28 @@ def vote_entropy(votes: EncodedVotes) -> FloatArray:
     >>> vote_entropy(v).tolist()
     [1.0, 0.0]
     """
-    counts = vote_counts(votes).astype(np.float64)
-    totals = counts.sum(axis=1, keepdims=True)
-    shares = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
-    logs = np.log2(shares, out=np.zeros_like(shares), where=shares > 0)
-    entropy = -(shares * logs).sum(axis=1) + 0.0  # + 0.0 turns -0.0 into 0.0
-    return np.where(totals[:, 0] > 0, entropy, np.nan)
+    counts = vote_counts(votes)
+    totals = counts.sum(axis=1)
+    table = np.arange(int(counts.max(initial=0)) + 1, dtype=np.float64)
+    table[1:] *= np.log2(table[1:])  # c log2 c (0 for c = 0 and c = 1)
+    safe = np.maximum(totals, 1).astype(np.float64)
+    entropy = np.log2(safe) - table[counts].sum(axis=1) / safe
+    entropy = np.maximum(entropy, 0.0)
+    entropy[counts.max(axis=1, initial=0) == totals] = 0.0
+    return np.where(totals > 0, entropy, np.nan)
 
 
 def _fleiss_or_none(votes: EncodedVotes) -> float | None:
-    """Fleiss' kappa over voted items when they all have the same number (>= 2) of votes."""
+    """Fleiss' kappa over voted items when they all have the same number (>= 2) of votes
+    (:func:`fleiss_kappa` on the integer counts, which need no further check)."""
     counts = vote_counts(votes)
-    counts = counts[counts.sum(axis=1) > 0]
     per_item = counts.sum(axis=1)
+    voted = per_item > 0
+    if not voted.all():
+        counts, per_item = counts[voted], per_item[voted]
     if per_item.size == 0 or per_item.min() != per_item.max() or per_item[0] < 2:
         return None
-    return fleiss_kappa(counts)
+    return _kappa(counts, int(per_item[0]))
 
 
 def _json_float(value: float | None) -> float | None:

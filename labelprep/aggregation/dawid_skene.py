@@ -53,47 +53,59 @@ from labelprep.aggregation._encoded import (
 _EPS = 1e-10
 
 
-def _m_step(
-    votes: EncodedVotes,
-    answer: IntArray,
-    posterior: FloatArray,
-    voted: FloatArray,
-    scratch: FloatArray,
-) -> tuple[FloatArray, FloatArray]:
-    """Class prior ``(K,)`` and row-normalised confusions ``(A, K, K)`` from posteriors
-    ``(K, n_items)``.
+@dataclass(frozen=True)
+class _Work:
+    """What every EM iteration reads: per vote, its item and its flat answer index
+    ``annotator * K + label``, as private writable arrays (numpy copies a read-only index
+    array on every gather and ``bincount``, and the codes of :class:`EncodedVotes` are
+    frozen), and a scratch buffer of one float per vote (reused, so that no iteration
+    allocates per-vote arrays). The gathers use ``mode="clip"``: the codes are checked on
+    construction, and numpy buffers a gather into ``out`` in its default mode."""
 
-    ``answer`` is the flat index ``annotator * K + label`` of every vote; ``scratch`` is a
-    buffer of one float per vote (reused, so that no iteration allocates per-vote arrays).
-    """
-    k, n_ann = votes.n_classes, votes.n_annotators
+    item: IntArray
+    answer: IntArray
+    scratch: FloatArray
+    n_items: int
+    n_annotators: int
+    n_classes: int
+
+    @classmethod
+    def of(cls, votes: EncodedVotes) -> _Work:
+        return cls(
+            item=np.array(votes.item),
+            answer=votes.annotator * votes.n_classes + votes.label,
+            scratch=np.empty(votes.n_votes),
+            n_items=votes.n_items,
+            n_annotators=votes.n_annotators,
+            n_classes=votes.n_classes,
+        )
+
+
+def _m_step(work: _Work, posterior: FloatArray, voted: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Class prior ``(K,)`` and row-normalised confusions ``(A, K, K)`` from posteriors
+    ``(K, n_items)``."""
+    k, n_ann = work.n_classes, work.n_annotators
     prior = posterior @ voted + _EPS
     prior /= prior.sum()
     confusion = np.empty((n_ann, k, k))
     for true_class in range(k):
-        weights = np.take(posterior[true_class], votes.item, out=scratch)
-        mass = np.bincount(answer, weights=weights, minlength=n_ann * k)
+        weights = np.take(posterior[true_class], work.item, out=work.scratch, mode="clip")
+        mass = np.bincount(work.answer, weights=weights, minlength=n_ann * k)
         confusion[:, true_class, :] = mass.reshape(n_ann, k)
     confusion += _EPS
     confusion /= confusion.sum(axis=2, keepdims=True)
     return prior, confusion
 
 
-def _log_scores(
-    votes: EncodedVotes,
-    answer: IntArray,
-    scratch: FloatArray,
-    prior: FloatArray,
-    confusion: FloatArray,
-) -> FloatArray:
+def _log_scores(work: _Work, prior: FloatArray, confusion: FloatArray) -> FloatArray:
     """Unnormalised log posteriors of the true class, ``(K, n_items)``."""
-    k = votes.n_classes
+    k = work.n_classes
     # log_conf[t, a * K + l] = log confusion[a, t, l]
     log_conf = np.log(confusion).transpose(1, 0, 2).reshape(k, -1)
-    log_post = np.empty((k, votes.n_items))
+    log_post = np.empty((k, work.n_items))
     for true_class in range(k):
-        weights = np.take(log_conf[true_class], answer, out=scratch)
-        log_post[true_class] = np.bincount(votes.item, weights=weights, minlength=votes.n_items)
+        weights = np.take(log_conf[true_class], work.answer, out=work.scratch, mode="clip")
+        log_post[true_class] = np.bincount(work.item, weights=weights, minlength=work.n_items)
     log_post += np.log(prior)[:, None]
     return log_post
 
@@ -128,17 +140,16 @@ class DawidSkene(Iterative):
         codes = gold_codes(gold, votes)
         counts = vote_counts(votes)
         voted = (counts.sum(axis=1) > 0).astype(np.float64)
-        answer = votes.annotator * votes.n_classes + votes.label
-        scratch = np.empty(votes.n_votes)
+        work = _Work.of(votes)
 
         def m_step(posterior: FloatArray) -> tuple[FloatArray, FloatArray]:
-            return _m_step(votes, answer, posterior, voted, scratch)
+            return _m_step(work, posterior, voted)
 
         trace = Trace(self.tol, self.max_iter)
         (prior, confusion), free = alternate(
             np.ascontiguousarray(clamp(vote_shares(counts), codes).T),
             m_step,
-            lambda params: _log_scores(votes, answer, scratch, *params),
+            lambda params: _log_scores(work, *params),
             codes,
             trace,
             by_class=True,
