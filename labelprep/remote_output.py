@@ -43,9 +43,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
-
-import polars as pl
+from typing import TYPE_CHECKING, Any
 
 from labelprep.errors import ConfigError, OutputError
 from labelprep.interrupts import deferred_signals
@@ -57,6 +55,9 @@ from labelprep.output_names import (
     recorded_in,
 )
 from labelprep.stores import filesystem, is_url, join, polars_options, split_url, translated
+
+if TYPE_CHECKING:
+    import polars as pl
 
 UPLOAD_RECORD = ".labelprep-upload.json"
 """The objects an upload in progress writes (removed when it completes)."""
@@ -256,6 +257,8 @@ def listing(out_dir: str | Path) -> list[str]:
 def read_output(url: str, name: str) -> pl.DataFrame | None:
     """An output of the prefix ``url`` (``targets.parquet``, or its part files), read
     whole; None when it holds neither."""
+    import polars as pl  # here: the command line's start-up imports this module
+
     objects = Prefix(url).objects
     parts = sorted(n for n in objects if n.startswith(Path(name).stem + "/"))
     if name not in objects and not parts:

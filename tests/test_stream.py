@@ -134,8 +134,9 @@ def test_support_counts_the_targets_stored_as_nonzero(write, run):
     result, out = run(path)
     stored = np.array(targets_of(out)["soft_target"].to_list(), dtype=np.float32)
     assert stored[:2].tolist() == [[1.0, np.float32(1e-45), 0.0], [1.0, 0.0, 0.0]]
-    assert overall(result.class_stats)["support"].to_list() == [2, 2, 1]
-    assert overall(result.class_stats)["support"].to_list() == np.count_nonzero(stored, axis=0).tolist()
+    support = overall(result.class_stats)["support"].to_list()
+    assert support == [2, 2, 1]
+    assert support == np.count_nonzero(stored, axis=0).tolist()
 
 
 def test_rows_by_file_come_from_each_batch(write, run):

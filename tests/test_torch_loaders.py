@@ -82,7 +82,7 @@ def test_a_run_result_reads_as_its_targets_held_or_on_disk(write, run):
         torch.testing.assert_close(data[2]["soft_target"], f32([0.7, 0.0, 0.3]))
         assert [int(data[i]["hard_index"]) for i in range(3)] == [0, 2, 0]
     assert TargetsDataset(held).path is None
-    with pytest.raises(ConfigError, match="held in memory.*no split 'test'"):
+    with pytest.raises(ConfigError, match=r"held in memory.*no split 'test'"):
         TargetsDataset(held, split="test")
 
 
