@@ -10,6 +10,7 @@ import base64
 import contextlib
 import errno
 import hashlib
+import io
 import json
 import os
 import re
@@ -127,19 +128,88 @@ def sink_parquet(
 
     codec: Any = compression
     rows = row_group_rows(frame.collect_schema() if schema is None else schema)
+    try:
+        target = _HashingFile(path)
+    except OSError as exc:
+        raise OutputError(_write_failure(path, exc)) from exc
+    into: Any = target  # a binary file object
     query = frame.sink_parquet(
-        path, metadata=metadata, compression=codec, row_group_size=rows, lazy=True
+        into, metadata=metadata, compression=codec, row_group_size=rows, lazy=True
     )
     try:
         collect_all([query])
-    except OSError as exc:  # Polars could not open the file
+    except OSError as exc:
         raise OutputError(_write_failure(path, exc)) from exc
     except InputError as exc:
-        cause = exc.__cause__
+        cause = target.error or exc.__cause__
         found = _OS_ERROR.search(str(cause)) if cause is not None else None
-        if found is not None and int(found[1]) in _WRITE_ERRNOS:
+        if target.error is not None or (found is not None and int(found[1]) in _WRITE_ERRNOS):
             raise OutputError(_write_failure(path, cause)) from exc
         raise
+    finally:
+        target.close()
+    _WRITTEN.record(path, target.digest.hexdigest())
+
+
+class _HashingFile(io.RawIOBase):
+    """The file a sink writes, hashed as Polars writes it (in blocks of about 100 kB):
+    the manifest's sha256 of a large output costs no second read."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self._file = open(path, "wb")  # noqa: SIM115  (closed by close())
+        self.digest = hashlib.sha256()
+        self.error: OSError | None = None
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        try:
+            written = self._file.write(data)
+        except OSError as exc:  # kept: Polars reports it as its own error
+            self.error = exc
+            raise
+        self.digest.update(data)
+        return written
+
+    def close(self) -> None:
+        if not self.closed:
+            self._file.close()
+        super().close()
+
+
+class _Written:
+    """sha256 of the files :func:`sink_parquet` wrote in this process, by path; a digest
+    is used only while the file keeps the size and modification time it had."""
+
+    _LIMIT = 256
+
+    def __init__(self) -> None:
+        self._digests: dict[str, tuple[int, int, str]] = {}
+        self._lock = threading.Lock()
+
+    def record(self, path: Path, digest: str) -> None:
+        info = os.stat(path)
+        with self._lock:
+            self._digests.pop(str(path), None)
+            self._digests[str(path)] = (info.st_size, info.st_mtime_ns, digest)
+            while len(self._digests) > self._LIMIT:
+                del self._digests[next(iter(self._digests))]
+
+    def get(self, path: str | Path) -> str | None:
+        with self._lock:
+            known = self._digests.get(str(path))
+        if known is None:
+            return None
+        try:
+            info = os.stat(path)
+        except OSError:
+            return None
+        return known[2] if (info.st_size, info.st_mtime_ns) == known[:2] else None
+
+
+_WRITTEN = _Written()
 
 
 def _write_failure(path: Path, exc: BaseException | None) -> str:
@@ -191,11 +261,15 @@ class Hasher:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
     def submit(self, path: str | Path) -> None:
-        """Start hashing ``path`` (it must not change afterwards)."""
-        self._jobs.setdefault(str(path), self._pool.submit(sha256_file, path, self._stop))
+        """Start hashing ``path`` (it must not change afterwards), unless hashed as written."""
+        if str(path) not in self._jobs and _WRITTEN.get(path) is None:
+            self._jobs[str(path)] = self._pool.submit(sha256_file, path, self._stop)
 
     def sha256(self, path: str | Path) -> str:
-        """The hex digest of ``path``: the background result, or computed now."""
+        """The hex digest of ``path``: as written, the background result, or computed now."""
+        written = _WRITTEN.get(path)
+        if written is not None:
+            return written
         job = self._jobs.get(str(path))
         return job.result() if job is not None else sha256_file(path)
 

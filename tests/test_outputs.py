@@ -94,3 +94,14 @@ def test_report_can_be_rendered_again(write, run):
     (out / "report.md").unlink()
     labelprep.report(out)
     assert (out / "report.md").read_text() == before
+
+
+def test_a_digest_taken_while_writing_is_used_only_while_the_file_is_unchanged(tmp_path):
+    from labelprep.outputs import Hasher, sink_parquet
+
+    path = tmp_path / "t.parquet"
+    sink_parquet(pl.LazyFrame({"a": [1, 2, 3]}), path, metadata={})
+    with Hasher() as hasher:
+        assert hasher.sha256(path) == hashlib.sha256(path.read_bytes()).hexdigest()
+        path.write_bytes(b"another file")  # a new size: the digest of the write is stale
+        assert hasher.sha256(path) == hashlib.sha256(b"another file").hexdigest()
