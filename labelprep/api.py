@@ -355,14 +355,14 @@ def aggregate(
         ``shares`` (vote fractions, smoothed by ``alpha``), ``majority`` (one-hot of
         the plurality, ties to the first class), the EM models ``dawid-skene``,
         ``one-coin-dawid-skene``, ``glad`` and ``mace`` (``max_iter``; ``tol`` is the
-        relative change of the log-likelihood that stops them), ``wawa`` or
+        relative change of the objective that stops them), ``wawa`` or
         ``zero-based-skill`` (``max_iter``, ``tol``).
     alpha
         Additive smoothing of vote shares.
     max_iter
         Iterative methods: most iterations.
     tol
-        EM methods: stop when the log-likelihood changes by less than this fraction.
+        EM methods: stop when the log-likelihood (MACE: its bound) moves less than this.
     gold
         A file of ``id``, ``label`` pairs with known answers: those items are fixed to
         their class while the model is fitted, and the accuracy of the model's own
