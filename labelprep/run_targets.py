@@ -16,9 +16,6 @@ import polars as pl
 from labelprep.errors import InputError
 from labelprep.output_names import PART_FILE, TARGETS
 
-PARTS = TARGETS.removesuffix(".parquet")
-"""``targets``: the folder of part files of the Dask engine."""
-
 
 @dataclass(frozen=True)
 class RunTargets:
@@ -49,12 +46,12 @@ class RunTargets:
         )
 
 
-def target_files(folder: Path) -> list[Path]:
-    """``folder/targets.parquet``, or (when there is none) the part files of
-    ``folder/targets/``, in name order. The single file is returned when neither exists,
-    for the reader to report."""
-    single = folder / TARGETS
-    parts = folder / PARTS
+def output_files(folder: Path, name: str = TARGETS) -> list[Path]:
+    """``folder/NAME.parquet`` (``targets.parquet``, ``rejects.parquet``), or (when there is
+    none) the part files of ``folder/NAME/``, in name order. The single file is returned
+    when neither exists, for the reader to report."""
+    single = folder / name
+    parts = folder / name.removesuffix(".parquet")
     if single.exists() or not parts.is_dir():
         return [single]
     files = sorted(p for p in parts.iterdir() if PART_FILE.fullmatch(p.name) and p.is_file())
@@ -62,14 +59,14 @@ def target_files(folder: Path) -> list[Path]:
 
 
 def read_run_targets(folder: Path) -> RunTargets:
-    """Every row of a run's targets (see :func:`target_files`), in order.
+    """Every row of a run's targets (see :func:`output_files`), in order.
 
     Raises
     ------
     InputError
         When a file cannot be read, or the parts do not share one schema.
     """
-    files = target_files(folder)
+    files = output_files(folder)
     try:
         frames = [pl.read_parquet(path) for path in files]
         frame = pl.concat(frames, how="vertical") if len(frames) > 1 else frames[0]

@@ -183,19 +183,19 @@ def fetch(url: str, target: str) -> None:
 
 def parquet_schema(url: str) -> Any:
     """The Arrow schema (with its key-value metadata) of a Parquet file or object."""
-    import pyarrow.parquet as pq
-
-    if not is_url(url):
-        return pq.read_schema(url)
-    with open_binary(url) as handle, translated(url):
-        return pq.read_schema(handle)
+    return _parquet_file(url, lambda footer: footer.schema_arrow)
 
 
 def parquet_metadata(url: str) -> Any:
     """The footer (:class:`pyarrow.parquet.FileMetaData`) of a Parquet file or object."""
+    return _parquet_file(url, lambda footer: footer.metadata)
+
+
+def _parquet_file(url: str, take: Any) -> Any:
+    """``take`` applied to the :class:`pyarrow.parquet.ParquetFile` of a file or object."""
     import pyarrow.parquet as pq
 
     if not is_url(url):
-        return pq.ParquetFile(url).metadata
+        return take(pq.ParquetFile(url))
     with open_binary(url) as handle, translated(url):
-        return pq.ParquetFile(handle).metadata
+        return take(pq.ParquetFile(handle))

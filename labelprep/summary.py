@@ -141,21 +141,22 @@ class HeldOutputs:
     def read(cls, folder: Path) -> HeldOutputs:
         """Read a finished output folder back eagerly (it may be removed afterwards)."""
         annotators = folder / ANNOTATORS
+        manifest = read_manifest(folder)
         return cls(
             targets=pl.read_parquet(output_path(folder, TARGETS), memory_map=False),
             rejects=pl.read_parquet(output_path(folder, REJECTS), memory_map=False),
-            manifest=read_manifest(folder),
+            manifest=manifest,
             annotators=(
                 pl.read_parquet(annotators, memory_map=False) if annotators.is_file() else None
             ),
-            splits=read_splits(folder),
+            splits=read_splits(folder, manifest),
         )
 
 
-def read_splits(folder: Path) -> dict[str, pl.DataFrame]:
-    """``splits/NAME.parquet`` of a run with ``split_files`` (the files its manifest
+def read_splits(folder: Path, manifest: dict[str, Any]) -> dict[str, pl.DataFrame]:
+    """``splits/NAME.parquet`` of a run with ``split_files`` (the files its ``manifest``
     lists), by split name in name order; none without split files."""
-    listed = [str(entry.get("path", "")) for entry in read_manifest(folder).get("outputs", [])]
+    listed = [str(entry.get("path", "")) for entry in manifest.get("outputs", [])]
     names = [Path(p).stem for p in listed if Path(p).parent.name == SPLITS_DIR]
     return {
         name: pl.read_parquet(folder / SPLITS_DIR / f"{name}.parquet", memory_map=False)
@@ -244,7 +245,7 @@ class RunResult:
         folder = self._folder()
         if isinstance(folder, str):
             raise ConfigError(f"{folder}: read the split files of an object store with Polars.")
-        return read_splits(folder)
+        return read_splits(folder, read_manifest(folder))
 
     def totals(self) -> RowTotals:
         """Rows in, accepted and rejected by reason, and the fallbacks."""

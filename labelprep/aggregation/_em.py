@@ -327,24 +327,30 @@ def e_step_by_class(
     """:func:`e_step` on ``(K, n_items)`` arrays (one contiguous row per class: the
     reductions over classes are then element-wise over rows, several times faster). The
     softmax is computed in place: ``log_scores`` is overwritten with the posterior."""
+    if gold is None:
+        free, log_norm = _softmax_in_place(log_scores)
+        return free, free, float(log_norm.sum())
+    known = np.flatnonzero(gold >= 0)
+    gold_scores = log_scores[gold[known], known]  # a copy, taken before the overwrite
+    free, log_norm = _softmax_in_place(log_scores)
+    log_norm[known] = gold_scores
+    clamped = free.copy()
+    clamped[:, known] = 0.0
+    clamped[gold[known], known] = 1.0
+    return free, clamped, float(log_norm.sum())
+
+
+def _softmax_in_place(log_scores: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Per item (column), the softmax over classes of ``(K, n_items)`` scores, written
+    over them, and the log normaliser of each item."""
     top = log_scores.max(axis=0)
-    known = np.flatnonzero(gold >= 0) if gold is not None else None
-    gold_scores = None
-    if gold is not None and known is not None:
-        gold_scores = log_scores[gold[known], known]  # a copy, taken before the overwrite
     free = np.subtract(log_scores, top, out=log_scores)
     np.exp(free, out=free)
     total = free.sum(axis=0)
     free /= total
     log_norm = np.log(total)
     log_norm += top
-    if gold is None or known is None or gold_scores is None:
-        return free, free, float(log_norm.sum())
-    log_norm[known] = gold_scores
-    clamped = free.copy()
-    clamped[:, known] = 0.0
-    clamped[gold[known], known] = 1.0
-    return free, clamped, float(log_norm.sum())
+    return free, log_norm
 
 
 def right_wrong_scores(

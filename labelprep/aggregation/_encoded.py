@@ -106,9 +106,9 @@ class EncodedVotes:
             arr = np.asarray(values, dtype=np.int64)
             arr.setflags(write=False)
             object.__setattr__(votes, name, arr)
-        for name, size in (("n_items", n_items), ("n_annotators", n_annotators)):
+        sizes = {"n_items": n_items, "n_annotators": n_annotators, "n_classes": n_classes}
+        for name, size in sizes.items():
             object.__setattr__(votes, name, int(size))
-        object.__setattr__(votes, "n_classes", int(n_classes))
         return votes
 
     @property

@@ -12,10 +12,11 @@ import polars as pl
 
 from labelprep.errors import ConfigError, OutputError
 from labelprep.outdir import MANIFEST, MARKER_KEY, is_marked_manifest
-from labelprep.output_names import PART_FILE, REJECTS
+from labelprep.output_names import REJECTS
 from labelprep.outputs import CLASS_STATS, read_manifest, write_reports
 from labelprep.rejects import REJECT_COLUMNS
 from labelprep.reporting.run_files import EXAMPLES_PER_REASON
+from labelprep.run_targets import output_files
 from labelprep.summary import report_summary
 
 
@@ -42,11 +43,8 @@ def report(output_dir: str | Path) -> tuple[Path, Path]:
 def _part_samples(folder: Path) -> dict[str, Any]:
     """``reject_samples`` from the part files of ``rejects/`` (none when the run wrote
     ``rejects.parquet``, which the report reads itself)."""
-    parts = folder / REJECTS.removesuffix(".parquet")
-    if (folder / REJECTS).exists() or not parts.is_dir():
-        return {}
-    files = sorted(p for p in parts.iterdir() if PART_FILE.fullmatch(p.name) and p.is_file())
-    if not files:
+    files = output_files(folder, REJECTS)
+    if files == [folder / REJECTS]:
         return {}
     try:
         first = (
@@ -57,5 +55,5 @@ def _part_samples(folder: Path) -> dict[str, Any]:
             .collect()
         )
     except (OSError, pl.exceptions.PolarsError) as exc:
-        raise OutputError(f"{parts}: cannot read it for the report: {exc}") from exc
+        raise OutputError(f"{folder / 'rejects'}: cannot read it for the report: {exc}") from exc
     return {"reject_samples": first.to_dicts()}
