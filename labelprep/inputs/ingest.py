@@ -34,7 +34,7 @@ from labelprep.inputs.frames import frame_metadata, read_frame
 from labelprep.inputs.idtypes import id_expr, natural_id_type, run_id_type
 from labelprep.inputs.readers import ROW as _ROW
 from labelprep.inputs.readers import Read, first_line, read_text
-from labelprep.inputs.remote import read_remote, scan_parquet
+from labelprep.inputs.remote import read_remote
 from labelprep.inputs.sources import FrameInput, resolve_inputs
 from labelprep.inputs.textscan import readable_path
 from labelprep.interrupts import run_interruptibly
@@ -102,10 +102,8 @@ class InputFile:
         """The file with the types the user's own reader infers (Parquet, JSONL)."""
         if self.format == "jsonl":
             return pl.scan_ndjson(self.read_path or self.path, infer_schema_length=None)
-        if self.format == "parquet":
-            return scan_parquet(self.read_path or self.path)
-        if self.format == "frame" and self.raw is not None:
-            return self.raw.drop(ROW)
+        if self.format in ("parquet", "frame") and self.raw is not None:
+            return self.raw.drop(ROW)  # the scan already open: its footer is parsed once
         if self.raw is None:
             raise InputError(f"{self.path}: the file was not opened.")
         return self.raw
