@@ -191,3 +191,27 @@ def test_labelled_and_excluded_counts(write, run):
     assert stats["excluded_count"].to_list() == [1, 1, 0]
     # row 3 spreads over b, c: soft mass a = 2, b = 0.5, c = 0.5
     assert stats["soft_mass"].to_list() == pytest.approx([2.0, 0.5, 0.5])
+
+
+def _plan_text(write_parquet, k: int, **options) -> int:
+    """Length of the unoptimised plan of the checked targets for ``k`` classes, with
+    probability rows and rows that exclude classes (every kind of target)."""
+    from labelprep.config import Options
+    from labelprep.pipeline import prepare, targets_frame
+
+    classes = [f"c{i}" for i in range(k)]
+    frame = pl.DataFrame(
+        {"id": ["a", "b"], **{c: [1.0 if i == 0 else 0.0, None] for i, c in enumerate(classes)}}
+    ).with_columns(excluded=pl.Series([None, ["c1"]], dtype=pl.List(pl.String)))
+    path = write_parquet(f"wide{k}.parquet", frame)
+    prepared = prepare([str(path)], Options(classes=tuple(classes), **options))
+    return len(targets_frame(prepared).explain(optimized=False))
+
+
+@pytest.mark.parametrize("options", [{}, {"partial": "prior"}, {"smoothing": 0.1}])
+def test_the_plan_grows_linearly_with_the_classes(write_parquet, options):
+    # A per-row quantity every class uses (the mask's size, the row's total) is one
+    # column: put inline in each class's expression it made the plan quadratic in K
+    # (at K = 1000, seconds of planning in every pass).
+    small, large = (_plan_text(write_parquet, k, **options) for k in (40, 80))
+    assert large / small < 2.4
