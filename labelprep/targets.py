@@ -126,19 +126,16 @@ def build_targets(lf: pl.LazyFrame, plan: TargetPlan) -> pl.LazyFrame:
         *[m.alias(f"__m{i}") for i, m in enumerate(_evidence_mask(plan))],
     )
     shared, base = _base_target(plan)
+    allowed = None
     if plan.options.smoothing > 0:
         smoothing, base, allowed = _smooth(plan, base)
-        lf = _with_shared(lf, {**shared, **smoothing})
-        lf = lf.with_columns(*[t.alias(f"__t{i}") for i, t in enumerate(base)])
+        shared = {**shared, **smoothing}
+    if shared:
+        lf = lf.with_columns(**shared)
+    lf = lf.with_columns(*[t.alias(f"__t{i}") for i, t in enumerate(base)])
+    if allowed is not None:  # smoothing: the mask becomes the classes not excluded
         lf = lf.with_columns(*[a.alias(f"__m{i}") for i, a in enumerate(allowed)])
-    else:
-        lf = _with_shared(lf, shared)
-        lf = lf.with_columns(*[t.alias(f"__t{i}") for i, t in enumerate(base)])
     return lf.with_columns(evidence_code(plan).alias("__evidence"))
-
-
-def _with_shared(lf: pl.LazyFrame, shared: Columns) -> pl.LazyFrame:
-    return lf.with_columns(**shared) if shared else lf
 
 
 def accepted(lf: pl.LazyFrame) -> pl.LazyFrame:
