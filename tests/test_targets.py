@@ -5,6 +5,8 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
+from labelprep.config import Options
+from labelprep.pipeline import prepare, targets_frame
 from tests.conftest import SPEC_TABLE, overall, rejects_of, targets_of
 
 THIRD = 1 / 3
@@ -196,9 +198,6 @@ def test_labelled_and_excluded_counts(write, run):
 def _plan_text(write_parquet, k: int, **options) -> int:
     """Length of the unoptimised plan of the checked targets for ``k`` classes, with
     probability rows and rows that exclude classes (every kind of target)."""
-    from labelprep.config import Options
-    from labelprep.pipeline import prepare, targets_frame
-
     classes = [f"c{i}" for i in range(k)]
     frame = pl.DataFrame(
         {"id": ["a", "b"], **{c: [1.0 if i == 0 else 0.0, None] for i, c in enumerate(classes)}}
