@@ -37,7 +37,7 @@ from labelprep.evidence import excluded, mask, target
 from labelprep.exactsum import DENSE_COLUMNS
 from labelprep.inputs.ingest import FILE, FILE_SHIFT, ROW, SOURCE
 from labelprep.stats import BatchStats, RowCounts, class_columns, class_sums, row_counts
-from labelprep.targets import EVIDENCE_NAMES, evidence_name
+from labelprep.targets import EVIDENCE_NAMES, SET_SIZE, evidence_name
 
 REJECT_LIMIT = 2_000_000
 """Rejected rows times classes that the tap keeps (as read): 200,000 rows at K = 10, 2,000
@@ -100,7 +100,7 @@ def tap_inputs(
         *[target(i) for i in range(k)],
         *[mask(i) for i in range(k)],
         *[excluded(i) for i in range(k)],
-        pl.sum_horizontal([mask(i) for i in range(k)]).cast(pl.Int64).alias("__set_size"),
+        pl.col(SET_SIZE).cast(pl.Int64),
         pl.struct([name for name in canonical if name != SOURCE]).alias(CANONICAL),
     ]
 
@@ -232,7 +232,7 @@ class RowTap:
         return sums, self._rows(batch, wide, keep)
 
     def _rows(self, batch: pl.DataFrame, wide: Wide, keep: Any) -> RowCounts:
-        columns = [batch["__evidence"].to_numpy(), batch["__set_size"].to_numpy()]
+        columns = [batch["__evidence"].to_numpy(), batch[SET_SIZE].to_numpy()]
         entropy = entropy_bits(wide.stored)
         files = batch[FILE]
         if keep is not None:

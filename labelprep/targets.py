@@ -38,6 +38,10 @@ def _evidence_mask(plan: TargetPlan) -> list[pl.Expr]:
     return masks
 
 
+SET_SIZE = "__set_size"
+"""The number of classes in a row's mask (UInt32): a column of :func:`build_targets`, read
+by the uniform share and by the statistics."""
+
 Columns = dict[str, pl.Expr]
 """Per-row quantities every class uses (a mask's size, a row's total), named: each is
 computed once as a column and referred to by name, so a plan holds O(K) expressions. Put
@@ -53,7 +57,7 @@ def _base_target(plan: TargetPlan) -> tuple[Columns, list[pl.Expr]]:
     if not plan.kinds & {"label", "excluded", "candidates"}:
         return {}, [p(i) / row_sum() for i in plan.ks]
     if plan.options.partial != "prior":  # uniform over the mask: 1 / (its size) or 0
-        shared = {"__share": 1.0 / pl.sum_horizontal([mask(i) for i in plan.ks])}
+        shared = {"__share": 1.0 / pl.col(SET_SIZE)}
         return shared, [
             pl.when(pl.col("__has_p"))
             .then(p(i) / row_sum())
@@ -119,12 +123,14 @@ def evidence_name(code: pl.Expr, dtype: pl.DataType | None = None) -> pl.Expr:
 
 
 def build_targets(lf: pl.LazyFrame, plan: TargetPlan) -> pl.LazyFrame:
-    """Canonical frame -> frame with ``__ok``, targets, masks and the evidence code."""
+    """Canonical frame -> frame with ``__ok``, targets, masks, the mask's size
+    (:data:`SET_SIZE`) and the evidence code."""
     lf = parse_evidence(lf, plan)
     lf = lf.with_columns(
         ok_expr(plan).alias("__ok"),
         *[m.alias(f"__m{i}") for i, m in enumerate(_evidence_mask(plan))],
     )
+    lf = lf.with_columns(pl.sum_horizontal([mask(i) for i in plan.ks]).alias(SET_SIZE))
     shared, base = _base_target(plan)
     allowed = None
     if plan.options.smoothing > 0:
@@ -134,7 +140,8 @@ def build_targets(lf: pl.LazyFrame, plan: TargetPlan) -> pl.LazyFrame:
         lf = lf.with_columns(**shared)
     lf = lf.with_columns(*[t.alias(f"__t{i}") for i, t in enumerate(base)])
     if allowed is not None:  # smoothing: the mask becomes the classes not excluded
-        lf = lf.with_columns(*[a.alias(f"__m{i}") for i, a in enumerate(allowed)])
+        size = pl.col("__allowed").cast(pl.UInt32).alias(SET_SIZE)
+        lf = lf.with_columns(*[a.alias(f"__m{i}") for i, a in enumerate(allowed)], size)
     return lf.with_columns(evidence_code(plan).alias("__evidence"))
 
 
